@@ -1,0 +1,1 @@
+//! Source readers: stream rows out of CSV, TSV, SSV and JSON Lines files.

@@ -1,0 +1,1 @@
+//! The spec language: types, load (YAML with positions), render, validate, project file.

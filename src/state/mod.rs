@@ -1,0 +1,1 @@
+//! State: what was applied, per job (record hashes, rendered spec, journal, lock).
