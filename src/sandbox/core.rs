@@ -204,4 +204,10 @@ pub trait Emulator: Send + Sync + 'static {
     fn restore(&self, snapshot: serde_json::Value) -> Result<(), EmulatorError>;
     /// Renders an injected fault the way this vendor would answer.
     fn fault_response(&self, fault: &InjectedFault) -> Response;
+    /// Rewrites the request path below `/{name}` before routing, for vendors whose real service
+    /// tolerates variants (Eloqua: case-insensitive paths, double slashes). `None` keeps it.
+    fn rewrite_path(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
 }
