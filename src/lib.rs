@@ -5,6 +5,8 @@
 //! `sandbox` (the emulator, independent of `providers`), `cli` (thin commands) and `output`
 //! (the only place that prints).
 
+pub mod cli;
+pub mod output;
 pub mod sandbox;
 pub mod source;
 pub mod spec;

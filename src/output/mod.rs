@@ -1,0 +1,92 @@
+//! Output: the only place that prints. Commands hand their results here with the chosen
+//! format (human, JSON, Markdown) and color setting.
+
+pub mod diagnostics;
+pub mod yaml;
+
+use std::io::{IsTerminal, Write};
+
+/// Output format chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+/// When to color output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where and how results are printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    pub color: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    pub fn new(format: Format, color: ColorChoice, quiet: bool) -> Self {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Self {
+            format,
+            color,
+            quiet,
+        }
+    }
+
+    /// Prints a result to stdout.
+    pub fn stdout(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Prints a JSON document to stdout.
+    pub fn json(&self, value: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        self.stdout(&format!("{text}\n"));
+    }
+
+    /// Prints a message for people to stderr (suppressed by `-q`).
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        }
+    }
+
+    /// Prints an error for people to stderr (never suppressed).
+    pub fn error(&self, text: &str) {
+        let _ = write!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// Prints the diagnostics of a run in the chosen format; under GitHub Actions also as
+    /// workflow commands, so they show as annotations on the pull request.
+    pub fn diagnostics(&self, diags: &crate::spec::Diagnostics, files: usize) {
+        match self.format {
+            Format::Json => self.json(&diagnostics::json_doc(diags, files)),
+            Format::Human | Format::Markdown => {
+                if !diags.is_empty() || !self.quiet {
+                    self.error(&diagnostics::human_all(diags, files, self.color));
+                }
+            }
+        }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            self.stdout(&diagnostics::github(diags));
+        }
+    }
+}
