@@ -30,7 +30,11 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        Self { strict: false, processing_time: Duration::from_millis(200), seed: 0 }
+        Self {
+            strict: false,
+            processing_time: Duration::from_millis(200),
+            seed: 0,
+        }
     }
 }
 
@@ -100,7 +104,9 @@ pub struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,7 +168,10 @@ impl Shared {
 
     /// Token lifetime for a provider: the fault override if set, else the vendor's default.
     pub fn token_lifetime(&self, default: Duration) -> Duration {
-        self.faults().token_lifetime_secs.map(Duration::from_secs).unwrap_or(default)
+        self.faults()
+            .token_lifetime_secs
+            .map(Duration::from_secs)
+            .unwrap_or(default)
     }
 
     /// Rate limit for a provider: the fault override if set, else the vendor's default.

@@ -64,7 +64,11 @@ pub enum SourceError {
          set `encoding:` in the source (e.g. windows-1252 or iso-8859-1)",
         path.display()
     )]
-    InvalidUtf8 { path: PathBuf, line: u64, offset: u64 },
+    InvalidUtf8 {
+        path: PathBuf,
+        line: u64,
+        offset: u64,
+    },
 
     #[error(
         "{}:{line}: byte offset {offset} is not valid {encoding}; check the `encoding:` of the source",
@@ -147,7 +151,11 @@ struct MissingList<'a>(&'a [MissingColumn]);
 
 impl fmt::Display for MissingList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let noun = if self.0.len() == 1 { "column" } else { "columns" };
+        let noun = if self.0.len() == 1 {
+            "column"
+        } else {
+            "columns"
+        };
         write!(f, "the header has no {noun} ")?;
         for (i, m) in self.0.iter().enumerate() {
             if i > 0 {
@@ -177,5 +185,4 @@ impl SourceError {
             _ => None,
         }
     }
-
 }

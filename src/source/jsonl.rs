@@ -103,7 +103,12 @@ impl Jsonl {
             }
             self.line += 1;
             let start = self.buf.iter().take_while(|b| is_space(**b)).count();
-            let end = self.buf.len() - self.buf[start..].iter().rev().take_while(|b| is_space(**b)).count();
+            let end = self.buf.len()
+                - self.buf[start..]
+                    .iter()
+                    .rev()
+                    .take_while(|b| is_space(**b))
+                    .count();
             if start < end {
                 self.span = (start, end);
                 return Ok(true);

@@ -18,7 +18,10 @@ pub(crate) struct HeaderInfo<'a> {
 }
 
 /// Resolves column names against a delimited header; reports all missing names at once.
-pub(crate) fn delimited(info: &HeaderInfo<'_>, names: &[&str]) -> Result<Vec<ColumnRef>, SourceError> {
+pub(crate) fn delimited(
+    info: &HeaderInfo<'_>,
+    names: &[&str],
+) -> Result<Vec<ColumnRef>, SourceError> {
     let mut refs = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
     for name in names {
@@ -98,9 +101,16 @@ fn context(info: &HeaderInfo<'_>) -> String {
         .map(|h| format!("{h:?}"))
         .collect();
     let mut text = if info.from_file {
-        format!("The header (line {}) has: {}", info.header_line, shown.join(", "))
+        format!(
+            "The header (line {}) has: {}",
+            info.header_line,
+            shown.join(", ")
+        )
     } else {
-        format!("The columns named by `column_names` are: {}", shown.join(", "))
+        format!(
+            "The columns named by `column_names` are: {}",
+            shown.join(", ")
+        )
     };
     if info.headers.len() > SHOWN {
         text.push_str(&format!(" and {} more", info.headers.len() - SHOWN));

@@ -192,7 +192,10 @@ impl TextReader {
             self.count_lines(&out[..written]);
             if written == 0 && !matches!(self.mode, Mode::Finished) {
                 // Only possible with an output buffer too small for one character.
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "read buffer too small"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "read buffer too small",
+                ));
             }
             return Ok(written);
         }
@@ -203,7 +206,10 @@ impl Read for TextReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.len() < 8 {
             // The parsers always read through a large BufReader; a tiny buffer is a bug.
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "read buffer too small"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "read buffer too small",
+            ));
         }
         if let Mode::Sniff(encoding) = self.mode {
             self.sniff(encoding)?;
@@ -235,7 +241,9 @@ pub(crate) fn classify(path: &Path, gzip: bool, err: io::Error, line: u64) -> So
         }
     };
     match text.map(|b| *b) {
-        Ok(TextError::InvalidUtf8 { offset, line }) => SourceError::InvalidUtf8 { path, line, offset },
+        Ok(TextError::InvalidUtf8 { offset, line }) => {
+            SourceError::InvalidUtf8 { path, line, offset }
+        }
         Ok(TextError::Malformed {
             offset,
             line,
@@ -253,7 +261,9 @@ pub(crate) fn classify(path: &Path, gzip: bool, err: io::Error, line: u64) -> So
         }) => {
             let corrupt = matches!(
                 source.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                io::ErrorKind::InvalidInput
+                    | io::ErrorKind::InvalidData
+                    | io::ErrorKind::UnexpectedEof
             );
             if gzip && corrupt {
                 SourceError::Gzip {
