@@ -1,5 +1,7 @@
 //! Source readers through the public API: every format, gzip, BOM, other encodings, every bad
 //! input with the exact line reported, and a generated 50k-row file read as a stream.
+// Test helpers may unwrap: a failure is a test failure (clippy only exempts #[test] functions).
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

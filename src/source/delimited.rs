@@ -243,3 +243,26 @@ impl Delimited {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Format, ReadOptions, SourceReader};
+
+    #[test]
+    fn long_fields_and_many_columns_grow_the_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let header: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+        let long = "y".repeat(10_000);
+        let mut row: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+        row[199] = format!("\"{long}\n{long}\"");
+        let path = dir.path().join("wide.csv");
+        std::fs::write(&path, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
+        let mut reader = SourceReader::open(&ReadOptions::new(path, Format::Csv)).unwrap();
+        let cols = reader.resolve(&["c0", "c199"]).unwrap();
+        let row = reader.next_row().unwrap().unwrap();
+        assert_eq!(row.get(&cols[0]).and_then(|f| f.as_str()), Some("0"));
+        let last = row.get(&cols[1]).and_then(|f| f.as_str()).unwrap();
+        assert_eq!(last.len(), 20_001);
+        assert!(reader.next_row().unwrap().is_none());
+    }
+}

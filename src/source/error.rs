@@ -3,7 +3,10 @@
 //! for users.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::text::TextError;
 
 /// Everything that can go wrong while opening or reading a source file.
 #[derive(Debug, thiserror::Error)]
@@ -184,5 +187,67 @@ impl SourceError {
             | SourceError::NotAnObject { line, .. } => Some(*line),
             _ => None,
         }
+    }
+}
+
+/// Turns an I/O error coming up through the text layer into a [`SourceError`].
+/// `line` is the parser's current line, used when the error carries no position.
+pub(crate) fn classify(path: &Path, gzip: bool, err: io::Error, line: u64) -> SourceError {
+    let path = path.to_path_buf();
+    if !err.get_ref().is_some_and(|e| e.is::<TextError>()) {
+        return SourceError::Io {
+            path,
+            line,
+            source: err,
+        };
+    }
+    let text = match err.into_inner() {
+        Some(inner) => inner.downcast::<TextError>(),
+        None => {
+            let source = io::Error::other("read error");
+            return SourceError::Io { path, line, source };
+        }
+    };
+    match text.map(|b| *b) {
+        Ok(TextError::InvalidUtf8 { offset, line }) => {
+            SourceError::InvalidUtf8 { path, line, offset }
+        }
+        Ok(TextError::Malformed {
+            offset,
+            line,
+            encoding,
+        }) => SourceError::Malformed {
+            path,
+            line,
+            offset,
+            encoding,
+        },
+        Ok(TextError::Inner {
+            offset,
+            line,
+            source,
+        }) => {
+            let corrupt = matches!(
+                source.kind(),
+                io::ErrorKind::InvalidInput
+                    | io::ErrorKind::InvalidData
+                    | io::ErrorKind::UnexpectedEof
+            );
+            if gzip && corrupt {
+                SourceError::Gzip {
+                    path,
+                    line,
+                    offset,
+                    source,
+                }
+            } else {
+                SourceError::Io { path, line, source }
+            }
+        }
+        Err(other) => SourceError::Io {
+            path,
+            line,
+            source: io::Error::other(other),
+        },
     }
 }

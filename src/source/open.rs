@@ -29,7 +29,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Turns an error coming up through the readers into a [`SourceError`].
     pub(crate) fn read_error(&self, err: io::Error, line: u64) -> SourceError {
-        super::text::classify(&self.path, self.gzip, err, line)
+        super::error::classify(&self.path, self.gzip, err, line)
     }
 }
 
@@ -110,7 +110,7 @@ pub(crate) fn open(opts: &ReadOptions) -> Result<Opened, SourceError> {
     if gzip && !magic {
         return Err(SourceError::NotGzip { path });
     }
-    let inner: Box<dyn BufRead> = if gzip {
+    let inner: Box<dyn BufRead + Send> = if gzip {
         Box::new(BufReader::with_capacity(CHUNK, MultiGzDecoder::new(raw)))
     } else {
         Box::new(raw)

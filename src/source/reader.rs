@@ -124,3 +124,9 @@ impl SourceError {
         )
     }
 }
+
+// The plan may read sources on a blocking thread: keep the reader `Send` (checked at compile time).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<SourceReader>();
+};

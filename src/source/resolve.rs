@@ -163,3 +163,69 @@ fn looks_like_data(header: &str) -> bool {
     let h = header.trim();
     (h.contains('@') && h.contains('.')) || (!h.is_empty() && h.parse::<f64>().is_ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn info<'a>(headers: &'a [String], delimiter: u8) -> HeaderInfo<'a> {
+        HeaderInfo {
+            path: Path::new("m.csv"),
+            headers,
+            header_line: 1,
+            delimiter,
+            from_file: true,
+        }
+    }
+
+    #[test]
+    fn suggestions_catch_typos_case_and_spaces_only() {
+        let h = headers(&["email", "leadScore", " crmId"]);
+        assert_eq!(suggest("emial", &h).as_deref(), Some("email"));
+        assert_eq!(suggest("LEADSCORE", &h).as_deref(), Some("leadScore"));
+        assert_eq!(suggest("crmId", &h).as_deref(), Some(" crmId"));
+        assert_eq!(suggest("phone", &h), None);
+    }
+
+    #[test]
+    fn resolves_to_indexes_in_the_asked_order() {
+        let h = headers(&["a", "b", "c"]);
+        let refs = delimited(&info(&h, b','), &["c", "a"]).unwrap();
+        assert_eq!(
+            refs,
+            vec![ColumnRef::index("c", 2), ColumnRef::index("a", 0)]
+        );
+    }
+
+    #[test]
+    fn a_single_tab_column_hints_tsv() {
+        let h = headers(&["email\tscore"]);
+        let hint = delimiter_hint(&info(&h, b',')).unwrap();
+        assert!(
+            hint.contains("tab-separated") && hint.contains("format: tsv"),
+            "{hint}"
+        );
+        // A single column without another delimiter is just a one-column file.
+        let h = headers(&["email"]);
+        assert_eq!(delimiter_hint(&info(&h, b',')), None);
+    }
+
+    #[test]
+    fn values_are_recognised_as_data() {
+        assert!(looks_like_data("a@b.org"));
+        assert!(looks_like_data("42.5"));
+        assert!(!looks_like_data("email"));
+        assert!(!looks_like_data("@handle"));
+    }
+
+    #[test]
+    fn jsonl_paths_must_not_have_empty_segments() {
+        assert!(jsonl(Path::new("m.jsonl"), &["a.b", "c"]).is_ok());
+        assert!(jsonl(Path::new("m.jsonl"), &["a..b"]).is_err());
+        assert!(jsonl(Path::new("m.jsonl"), &[""]).is_err());
+    }
+}

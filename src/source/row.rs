@@ -195,3 +195,41 @@ fn walk<'a>(object: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value
     }
     Some(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimited_fields_by_index() {
+        let bytes = b"abcd";
+        let ends = [1, 1, 4];
+        let row = Row::delimited(7, bytes, &ends);
+        assert_eq!(row.line(), 7);
+        assert_eq!(row.len(), 3);
+        assert_eq!(row.get(&ColumnRef::index("x", 1)), Some(Field::Str("")));
+        assert_eq!(row.get(&ColumnRef::index("x", 2)), Some(Field::Str("bcd")));
+        assert_eq!(row.get(&ColumnRef::index("x", 3)), None);
+        assert_eq!(row.get(&ColumnRef::key("x")), None);
+        assert_eq!(row.raw_bytes(), b"abcd");
+    }
+
+    #[test]
+    fn json_keys_dotted_paths_and_array_indexes() {
+        let value = serde_json::json!({"a": {"b": [10, {"c": "deep"}]}, "x.y": "literal", "n": 1});
+        let Value::Object(object) = value else {
+            panic!("not an object");
+        };
+        let row = Row::json(3, &object, b"{}");
+        assert_eq!(
+            row.get(&ColumnRef::key("a.b.1.c")),
+            Some(Field::Str("deep"))
+        );
+        assert_eq!(row.get(&ColumnRef::key("x.y")), Some(Field::Str("literal")));
+        assert_eq!(row.get(&ColumnRef::key("n")).and_then(|f| f.as_str()), None);
+        assert!(matches!(row.get(&ColumnRef::key("a.b.0")), Some(Field::Json(v)) if v == 10));
+        assert_eq!(row.get(&ColumnRef::key("a.b.7")), None);
+        assert_eq!(row.get(&ColumnRef::key("n.z")), None);
+        assert_eq!(row.get(&ColumnRef::index("n", 0)), None);
+    }
+}

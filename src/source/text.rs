@@ -5,16 +5,13 @@
 //! decoded with `encoding_rs`. The layer counts the newlines it hands out and the input bytes it
 //! consumes, so an invalid byte, or an error of the layer below (a garbled gzip stream), is
 //! reported with its exact byte offset and physical line. Errors travel up through `io::Read` as
-//! a [`TextError`] inside an `io::Error`; [`classify`] turns them into [`SourceError`]s.
+//! a [`TextError`] inside an `io::Error`; `error::classify` turns them into `SourceError`s.
 //!
 //! It must not parse records: it knows bytes and lines only.
 
 use std::io::{self, BufRead, Read};
-use std::path::Path;
 
 use encoding_rs::{DecoderResult, Encoding, UTF_8};
-
-use super::SourceError;
 
 /// An error found by the text layer, with the position where it was found.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +45,7 @@ enum Mode {
 
 /// A `Read` that yields valid UTF-8 whatever the source's encoding.
 pub(crate) struct TextReader {
-    inner: Box<dyn BufRead>,
+    inner: Box<dyn BufRead + Send>,
     mode: Mode,
     /// Input bytes consumed so far (the offset in the decompressed file).
     consumed: u64,
@@ -57,10 +54,16 @@ pub(crate) struct TextReader {
     /// The start of a UTF-8 sequence cut by the end of the previous chunk.
     carry: [u8; 4],
     carry_len: usize,
+    /// Output decoded for a caller's buffer that was too small, served first by the next read.
+    spill: [u8; SPILL],
+    spill_range: (usize, usize),
 }
 
+/// Reads into buffers shorter than this go through `spill` (a UTF-8 character needs 4 bytes).
+const SPILL: usize = 16;
+
 impl TextReader {
-    pub(crate) fn new(inner: Box<dyn BufRead>, encoding: &'static Encoding) -> Self {
+    pub(crate) fn new(inner: Box<dyn BufRead + Send>, encoding: &'static Encoding) -> Self {
         TextReader {
             inner,
             mode: Mode::Sniff(encoding),
@@ -68,6 +71,8 @@ impl TextReader {
             lines: 0,
             carry: [0; 4],
             carry_len: 0,
+            spill: [0; SPILL],
+            spill_range: (0, 0),
         }
     }
 
@@ -202,15 +207,8 @@ impl TextReader {
     }
 }
 
-impl Read for TextReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.len() < 8 {
-            // The parsers always read through a large BufReader; a tiny buffer is a bug.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "read buffer too small",
-            ));
-        }
+impl TextReader {
+    fn read_text(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if let Mode::Sniff(encoding) = self.mode {
             self.sniff(encoding)?;
         }
@@ -220,66 +218,149 @@ impl Read for TextReader {
             Mode::Sniff(_) | Mode::Finished => Ok(0),
         }
     }
+
+    /// Serves a small read from `spill`, refilling it first when it is empty.
+    fn read_small(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.spill_range.0 == self.spill_range.1 {
+            let mut spill = [0u8; SPILL];
+            let n = self.read_text(&mut spill)?;
+            self.spill = spill;
+            self.spill_range = (0, n);
+        }
+        let (start, end) = self.spill_range;
+        let n = out.len().min(end - start);
+        out[..n].copy_from_slice(&self.spill[start..start + n]);
+        self.spill_range.0 += n;
+        Ok(n)
+    }
 }
 
-/// Turns an I/O error coming up through the text layer into a [`SourceError`].
-/// `line` is the parser's current line, used when the error carries no position.
-pub(crate) fn classify(path: &Path, gzip: bool, err: io::Error, line: u64) -> SourceError {
-    let path = path.to_path_buf();
-    if !err.get_ref().is_some_and(|e| e.is::<TextError>()) {
-        return SourceError::Io {
-            path,
-            line,
-            source: err,
-        };
+impl Read for TextReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.len() < SPILL || self.spill_range.0 < self.spill_range.1 {
+            // The parsers read through a large BufReader; small reads come from other callers.
+            return self.read_small(out);
+        }
+        self.read_text(out)
     }
-    let text = match err.into_inner() {
-        Some(inner) => inner.downcast::<TextError>(),
-        None => {
-            let source = io::Error::other("read error");
-            return SourceError::Io { path, line, source };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceError;
+    use std::io::{BufReader, Cursor};
+
+    /// A text reader over `bytes` whose input arrives `chunk` bytes at a time.
+    fn reader(bytes: &[u8], chunk: usize, label: &str) -> TextReader {
+        let inner = BufReader::with_capacity(chunk, Cursor::new(bytes.to_vec()));
+        let encoding = Encoding::for_label(label.as_bytes()).unwrap_or(UTF_8);
+        TextReader::new(Box::new(inner), encoding)
+    }
+
+    fn read_all(mut r: TextReader) -> io::Result<String> {
+        let mut out = String::new();
+        r.read_to_string(&mut out)?;
+        Ok(out)
+    }
+
+    fn text_error(err: io::Error) -> TextError {
+        match err.into_inner().map(|e| e.downcast::<TextError>()) {
+            Some(Ok(e)) => *e,
+            other => panic!("not a text error: {other:?}"),
         }
-    };
-    match text.map(|b| *b) {
-        Ok(TextError::InvalidUtf8 { offset, line }) => {
-            SourceError::InvalidUtf8 { path, line, offset }
+    }
+
+    #[test]
+    fn utf8_cut_by_every_chunk_size_reads_whole() {
+        let text = "añb€c😀d\n".repeat(5);
+        for chunk in 1..9 {
+            let got = read_all(reader(text.as_bytes(), chunk, "utf-8")).unwrap();
+            assert_eq!(got, text, "chunk {chunk}");
         }
-        Ok(TextError::Malformed {
+    }
+
+    #[test]
+    fn invalid_utf8_reports_offset_and_line() {
+        let err = read_all(reader(b"ab\ncd\n\xe9f", 4, "utf-8")).unwrap_err();
+        assert!(matches!(
+            text_error(err),
+            TextError::InvalidUtf8 { offset: 6, line: 3 }
+        ));
+    }
+
+    #[test]
+    fn a_sequence_cut_by_the_end_of_the_file_is_invalid() {
+        let err = read_all(reader(b"ab\n\xe2\x82", 2, "utf-8")).unwrap_err();
+        assert!(matches!(
+            text_error(err),
+            TextError::InvalidUtf8 { offset: 3, line: 2 }
+        ));
+    }
+
+    #[test]
+    fn the_utf8_bom_is_dropped_and_counted_in_offsets() {
+        let err = read_all(reader(b"\xef\xbb\xbfa\xff", 64, "utf-8")).unwrap_err();
+        assert!(matches!(
+            text_error(err),
+            TextError::InvalidUtf8 { offset: 4, line: 1 }
+        ));
+        assert_eq!(
+            read_all(reader(b"\xef\xbb\xbfa", 64, "utf-8")).unwrap(),
+            "a"
+        );
+    }
+
+    #[test]
+    fn windows_1252_decodes_in_small_chunks() {
+        let got = read_all(reader(b"caf\xe9 \x80\n", 1, "windows-1252")).unwrap();
+        assert_eq!(got, "café €\n");
+    }
+
+    #[test]
+    fn malformed_shift_jis_reports_offset_and_line() {
+        // 0x82 starts a two-byte sequence; 0x20 cannot follow it.
+        let err = read_all(reader(b"ok\nx\x82 y", 64, "shift_jis")).unwrap_err();
+        let TextError::Malformed {
             offset,
             line,
             encoding,
-        }) => SourceError::Malformed {
-            path,
-            line,
-            offset,
-            encoding,
-        },
-        Ok(TextError::Inner {
-            offset,
-            line,
-            source,
-        }) => {
-            let corrupt = matches!(
-                source.kind(),
-                io::ErrorKind::InvalidInput
-                    | io::ErrorKind::InvalidData
-                    | io::ErrorKind::UnexpectedEof
-            );
-            if gzip && corrupt {
-                SourceError::Gzip {
-                    path,
-                    line,
-                    offset,
-                    source,
+        } = text_error(err)
+        else {
+            panic!("expected Malformed");
+        };
+        assert_eq!((offset, line, encoding), (4, 2, "Shift_JIS"));
+    }
+
+    #[test]
+    fn errors_below_carry_their_position() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt deflate",
+                    ));
                 }
-            } else {
-                SourceError::Io { path, line, source }
+                self.0 = 0;
+                buf[..4].copy_from_slice(b"a\nb\n");
+                Ok(4)
             }
         }
-        Err(other) => SourceError::Io {
-            path,
-            line,
-            source: io::Error::other(other),
-        },
+        let inner = BufReader::with_capacity(16, Failing(1));
+        let err = read_all(TextReader::new(Box::new(inner), UTF_8)).unwrap_err();
+        let e = crate::source::error::classify(std::path::Path::new("f.csv.gz"), true, err, 0);
+        assert!(
+            matches!(
+                e,
+                SourceError::Gzip {
+                    line: 3,
+                    offset: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }
