@@ -105,12 +105,19 @@ pub(crate) trait LeaseConn: Send {
     fn release(&mut self, job: &str, token: &str) -> Result<()>;
 }
 
+/// What the heartbeat thread is told when the guard goes.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Release,
+    Abandon,
+}
+
 /// A held job lock. Renewed in the background every third of the lease; released on drop.
 #[derive(Debug)]
 pub struct LockGuard {
     job: String,
     lost: Arc<AtomicBool>,
-    stop: Option<Sender<()>>,
+    stop: Option<Sender<Stop>>,
     thread: Option<JoinHandle<Result<()>>>,
 }
 
@@ -122,7 +129,7 @@ impl LockGuard {
         mut conn: Box<dyn LeaseConn>,
     ) -> LockGuard {
         let lost = Arc::new(AtomicBool::new(false));
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stop, stopped) = mpsc::channel::<Stop>();
         let interval = (lease / 3).max(Duration::from_millis(10));
         let (job_name, flag) = (job.to_string(), lost.clone());
         let thread = std::thread::spawn(move || {
@@ -135,9 +142,10 @@ impl LockGuard {
                         // two of them.
                         Err(e) => tracing::warn!(job = %job_name, "lock heartbeat failed: {e}"),
                     },
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                    Ok(Stop::Release) | Err(RecvTimeoutError::Disconnected) => {
                         return conn.release(&job_name, &token);
                     }
+                    Ok(Stop::Abandon) => return Ok(()),
                 }
             }
         });
@@ -161,13 +169,20 @@ impl LockGuard {
 
     /// Releases the lock now and reports whether the release was written.
     pub fn release(mut self) -> Result<()> {
-        self.stop_thread()
+        self.stop_thread(Stop::Release)
     }
 
-    fn stop_thread(&mut self) -> Result<()> {
+    /// Stops renewing without releasing, as a killed holder would: the lease expires by itself.
+    /// For tests of takeover and for crash simulations.
+    pub fn abandon(mut self) {
+        // Nothing is written, so nothing can fail that the caller could act on.
+        let _ = self.stop_thread(Stop::Abandon);
+    }
+
+    fn stop_thread(&mut self, how: Stop) -> Result<()> {
         if let Some(stop) = self.stop.take() {
             // The thread may already have ended; then there is nobody to tell.
-            let _ = stop.send(());
+            let _ = stop.send(how);
         }
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -185,7 +200,7 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let Err(e) = self.stop_thread() {
+        if let Err(e) = self.stop_thread(Stop::Release) {
             tracing::warn!(job = %self.job, "releasing the lock failed, it will expire by itself: {e}");
         }
     }
