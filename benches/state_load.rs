@@ -1,0 +1,131 @@
+//! Loads and commits 1M records through the state store, next to the yardstick of
+//! ../shared/bench floor (a bare `records (key INTEGER PRIMARY KEY, content INTEGER)` table read
+//! the same way), all in one run so the figures compare on the same machine and cache.
+//!
+//! `cargo bench --bench state_load` (SQLite); with BULKSPEC_TEST_PG_URL set, PostgreSQL too.
+//! Set STATE_BENCH_RECORDS to change the count. Prints one line per measure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use bulkspec::state::{RecordHashes, RecordRef, StateConfig, StateStore, open_store};
+use xxhash_rust::xxh3::xxh3_64;
+
+fn main() {
+    let n: u64 = std::env::var("STATE_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let keys: Vec<String> = (0..n).map(|i| format!("person{i}@example.com")).collect();
+    let dir = tempfile::tempdir().unwrap();
+
+    let floor = floor_load(&dir.path().join("floor.db"), n);
+    println!(
+        "sqlite floor (bare table, as ../shared/bench floor): load {n} in {}",
+        secs(floor)
+    );
+
+    let mut sqlite = open_store(&StateConfig::Sqlite {
+        path: dir.path().join("state.db"),
+    })
+    .unwrap();
+    measure("sqlite", sqlite.as_mut(), &keys);
+
+    if let Ok(url) = std::env::var("BULKSPEC_TEST_PG_URL") {
+        let mut pg = open_store(&StateConfig::Postgres { url }).unwrap();
+        pg.rm("bench").unwrap();
+        measure("postgres", pg.as_mut(), &keys);
+        pg.rm("bench").unwrap();
+    }
+}
+
+fn measure(name: &str, store: &mut dyn StateStore, keys: &[String]) {
+    let n = keys.len();
+    let started = Instant::now();
+    let mut upserts = keys.iter().zip(0u64..).map(|(k, i)| RecordRef {
+        key_hash: xxh3_64(k.as_bytes()),
+        content_hash: i,
+        key: k,
+    });
+    store.commit_records("bench", &mut upserts, &[]).unwrap();
+    println!(
+        "{name}: commit {n} new records in {}",
+        secs(started.elapsed())
+    );
+
+    let mut changed = keys.iter().zip(0u64..).step_by(20).map(|(k, i)| RecordRef {
+        key_hash: xxh3_64(k.as_bytes()),
+        content_hash: i + 1,
+        key: k,
+    });
+    let started = Instant::now();
+    store.commit_records("bench", &mut changed, &[]).unwrap();
+    println!(
+        "{name}: commit {} changed records (5%) in {}",
+        n / 20,
+        secs(started.elapsed())
+    );
+
+    let mut best = Duration::MAX;
+    let mut map = RecordHashes::default();
+    for _ in 0..5 {
+        let started = Instant::now();
+        map = store.load_hashes("bench").unwrap();
+        best = best.min(started.elapsed());
+    }
+    assert_eq!(map.len(), n);
+    println!("{name}: load_hashes {n} records, best of 5: {}", secs(best));
+
+    let started = Instant::now();
+    let mut count = 0usize;
+    store
+        .for_each_record("bench", &mut |_, _| count += 1)
+        .unwrap();
+    assert_eq!(count, n);
+    println!(
+        "{name}: for_each_record {n} records: {}",
+        secs(started.elapsed())
+    );
+}
+
+/// The floor's table and read loop (see ../shared/bench/floor/src/main.rs), best of 5.
+fn floor_load(path: &std::path::Path, n: u64) -> Duration {
+    let mut db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE records (key INTEGER PRIMARY KEY, content INTEGER NOT NULL);").unwrap();
+    let mut pairs: Vec<(i64, i64)> = (0..n)
+        .map(|i| (xxh3_64(&i.to_le_bytes()) as i64, i as i64))
+        .collect();
+    pairs.sort_unstable();
+    let tx = db.transaction().unwrap();
+    {
+        let mut st = tx
+            .prepare("INSERT OR REPLACE INTO records VALUES (?1, ?2)")
+            .unwrap();
+        for p in &pairs {
+            st.execute(*p).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let mut state = RecordHashes::default();
+        let mut st = db.prepare("SELECT key, content FROM records").unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .unwrap();
+        for row in rows {
+            let (k, c) = row.unwrap();
+            state.insert(k, c);
+        }
+        assert_eq!(state.len() as u64, n);
+        best = best.min(started.elapsed());
+    }
+    best
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}

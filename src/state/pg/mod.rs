@@ -1,0 +1,234 @@
+//! The shared PostgreSQL backend (URL from the environment variable the project file names).
+//!
+//! Sync `postgres` client, tables prefixed `bulkspec_` (a team may share the database with other
+//! tools; `?options=-c%20search_path%3DSCHEMA` in the URL puts them in a schema), migrations on
+//! open, a bounded `lock_timeout` so no statement waits forever. Messages name the server as
+//! `postgres://user@host:port/db`, never with the password. Queries live in the sibling files.
+mod jobs;
+mod journal;
+mod lock;
+mod records;
+mod schema;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+
+use super::error::{Result, StateError};
+use super::lock::LockGuard;
+use super::store::StateStore;
+use super::types::{JobSummary, JournalEntry, LockHolder, LockInfo, RecordRef, Reject};
+
+/// How long a statement waits for a lock held by another session before failing.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A PostgreSQL state.
+pub struct PostgresStore {
+    client: Client,
+    config: Config,
+    ctx: Ctx,
+}
+
+/// What error messages need to know about the server.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub location: String,
+    pub lock_timeout: Duration,
+}
+
+impl Ctx {
+    /// Turns a driver error into a typed one naming the server (without password).
+    pub fn err(&self, e: postgres::Error) -> StateError {
+        let location = self.location.clone();
+        match e.code() {
+            Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED => {
+                StateError::Busy {
+                    location,
+                    waited: self.lock_timeout,
+                }
+            }
+            _ if e.is_closed() => StateError::Open {
+                location,
+                reason: describe(&e),
+            },
+            _ => StateError::Database {
+                location,
+                reason: describe(&e),
+            },
+        }
+    }
+
+    pub fn corrupt(&self, what: impl Into<String>) -> StateError {
+        StateError::Corrupt {
+            location: self.location.clone(),
+            what: what.into(),
+        }
+    }
+}
+
+/// The driver's message with its causes ("error connecting to server: Connection refused").
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+impl PostgresStore {
+    /// Connects and migrates. `url` may hold a password; it is never repeated in errors.
+    pub fn open(url: &str) -> Result<PostgresStore> {
+        PostgresStore::open_with_timeout(url, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// As [`PostgresStore::open`], waiting at most `lock_timeout` for other sessions' locks.
+    pub fn open_with_timeout(url: &str, lock_timeout: Duration) -> Result<PostgresStore> {
+        let mut config = Config::from_str(url).map_err(|e| StateError::InvalidUrl {
+            reason: describe(&e),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.application_name("bulkspec");
+        let ctx = Ctx {
+            location: redacted_location(&config),
+            lock_timeout,
+        };
+        let mut client = connect(&config, &ctx)?;
+        schema::migrate(&mut client, &ctx)?;
+        Ok(PostgresStore {
+            client,
+            config,
+            ctx,
+        })
+    }
+}
+
+/// `postgres://user@host:port/db`, built from the parsed URL so no password can slip in.
+pub(crate) fn redacted_location(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            let port = config
+                .get_ports()
+                .get(i)
+                .or(config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    format!(
+        "postgres://{user}{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// One session with the settings every session needs (also used by the lock heartbeat).
+pub(crate) fn connect(config: &Config, ctx: &Ctx) -> Result<Client> {
+    let mut client = config.connect(NoTls).map_err(|e| StateError::Open {
+        location: ctx.location.clone(),
+        reason: describe(&e),
+    })?;
+    let ms = ctx.lock_timeout.as_millis().max(1);
+    client
+        .batch_execute(&format!("SET lock_timeout = {ms}"))
+        .map_err(|e| ctx.err(e))?;
+    Ok(client)
+}
+
+impl StateStore for PostgresStore {
+    fn location(&self) -> &str {
+        &self.ctx.location
+    }
+
+    fn list_jobs(&mut self) -> Result<Vec<JobSummary>> {
+        jobs::list(&mut self.client, &self.ctx)
+    }
+
+    fn show(&mut self, job: &str) -> Result<Option<JobSummary>> {
+        jobs::show(&mut self.client, &self.ctx, job)
+    }
+
+    fn rm(&mut self, job: &str) -> Result<bool> {
+        jobs::rm(&mut self.client, &self.ctx, job)
+    }
+
+    fn applied_spec(&mut self, job: &str) -> Result<Option<String>> {
+        jobs::applied_spec(&mut self.client, &self.ctx, job)
+    }
+
+    fn for_each_record(&mut self, job: &str, f: &mut dyn FnMut(u64, u64)) -> Result<()> {
+        records::for_each(&mut self.client, &self.ctx, job, f)
+    }
+
+    fn keys_for(&mut self, job: &str, key_hashes: &[u64]) -> Result<Vec<(u64, String)>> {
+        records::keys_for(&mut self.client, &self.ctx, job, key_hashes)
+    }
+
+    fn commit_records<'a>(
+        &mut self,
+        job: &str,
+        upserts: &mut dyn Iterator<Item = RecordRef<'a>>,
+        removes: &[u64],
+    ) -> Result<u64> {
+        records::commit(&mut self.client, &self.ctx, job, upserts, removes)
+    }
+
+    fn record_apply(&mut self, job: &str, spec_json: &str, rejects: &[Reject]) -> Result<u64> {
+        journal::record_apply(&mut self.client, &self.ctx, job, spec_json, rejects)
+    }
+
+    fn rejects(&mut self, job: &str) -> Result<Vec<Reject>> {
+        journal::rejects(&mut self.client, &self.ctx, job)
+    }
+
+    fn journal_put(&mut self, job: &str, entry: &JournalEntry) -> Result<()> {
+        journal::put(&mut self.client, &self.ctx, job, entry)
+    }
+
+    fn journal(&mut self, job: &str) -> Result<Vec<JournalEntry>> {
+        journal::list(&mut self.client, &self.ctx, job)
+    }
+
+    fn acquire_lock(
+        &mut self,
+        job: &str,
+        holder: &LockHolder,
+        lease: Duration,
+    ) -> Result<LockGuard> {
+        lock::acquire(
+            &mut self.client,
+            &self.config,
+            &self.ctx,
+            job,
+            holder,
+            lease,
+        )
+    }
+
+    fn lock_info(&mut self, job: &str) -> Result<Option<LockInfo>> {
+        lock::info(&mut self.client, &self.ctx, job)
+    }
+
+    fn unlock(&mut self, job: &str) -> Result<bool> {
+        lock::unlock(&mut self.client, &self.ctx, job)
+    }
+}
