@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod output;
+pub mod plan;
 pub mod sandbox;
 pub mod source;
 pub mod spec;

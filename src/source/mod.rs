@@ -96,3 +96,6 @@ impl ReadOptions {
             .unwrap_or_else(|| self.format.default_delimiter())
     }
 }
+
+pub mod map;
+pub mod options;
