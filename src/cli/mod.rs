@@ -4,8 +4,11 @@
 pub mod args;
 mod completions;
 pub mod exit;
+mod plan;
 mod render;
 mod schema;
+mod state;
+mod state_open;
 mod validate;
 
 use std::path::PathBuf;
@@ -85,12 +88,9 @@ where
         Command::Schema(a) => schema::run(&cx, &a),
         Command::Completions(a) => completions::run(&cx, a.shell),
         Command::Man => completions::man(&cx),
-        Command::Plan(_)
-        | Command::Apply(_)
-        | Command::Status(_)
-        | Command::Report(_)
-        | Command::State(_)
-        | Command::Sandbox(_) => {
+        Command::Plan(a) => plan::run(&cx, &a),
+        Command::State(c) => state::run(&cx, &c),
+        Command::Apply(_) | Command::Status(_) | Command::Report(_) | Command::Sandbox(_) => {
             cx.out
                 .error("error: this command is not available in this build yet\n");
             Exit::Error

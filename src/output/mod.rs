@@ -2,6 +2,11 @@
 //! format (human, JSON, Markdown) and color setting.
 
 pub mod diagnostics;
+pub mod plan_human;
+pub mod plan_markdown;
+pub mod progress;
+pub mod state_view;
+pub mod style;
 pub mod yaml;
 
 use std::io::{IsTerminal, Write};
@@ -72,6 +77,30 @@ impl Output {
     /// Prints an error for people to stderr (never suppressed).
     pub fn error(&self, text: &str) {
         let _ = write!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// Asks a yes/no question on the terminal; `None` when there is no terminal to ask on.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let _ = write!(std::io::stderr().lock(), "{question} Only `yes` is accepted: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).ok()?;
+        Some(answer.trim() == "yes")
+    }
+
+    /// Prints a plan in the chosen format.
+    pub fn plan(&self, plan: &crate::plan::Plan) {
+        match self.format {
+            Format::Json => match serde_json::to_value(plan) {
+                Ok(v) => self.json(&v),
+                Err(e) => self.error(&format!("error: cannot serialize the plan: {e}\n")),
+            },
+            Format::Markdown => self.stdout(&plan_markdown::render(plan)),
+            Format::Human => self.stdout(&plan_human::render(plan, self.color)),
+        }
     }
 
     /// Prints the diagnostics of a run in the chosen format; under GitHub Actions also as

@@ -73,6 +73,20 @@ impl Workspace {
     }
 }
 
+/// Loads the project file alone (commands that need the state, not the specs).
+pub fn load_project_only(opts: &LoadOptions) -> (Workspace, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let project_file = find_project_file(&opts.dir);
+    let root = project_file.as_deref().and_then(Path::parent).map_or_else(|| opts.dir.clone(), Path::to_path_buf);
+    let project = match project_file.as_deref() {
+        Some(p) => load_project(&display(&opts.dir, p), p, &mut diags).unwrap_or_default(),
+        None => Project::default(),
+    };
+    let mut ws = Workspace::empty(root, project_file);
+    ws.project = project;
+    (ws, diags)
+}
+
 /// Loads everything; the workspace is returned even when some files failed, with those files
 /// left out, so callers decide whether diagnostics are fatal.
 pub fn load(opts: &LoadOptions) -> (Workspace, Diagnostics) {
