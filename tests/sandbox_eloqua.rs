@@ -1,0 +1,21 @@
+//! The Eloqua emulator over real HTTP (../shared/providers/eloqua.md §13): discovery and auth,
+//! routing quirks, definitions and their validation, uploads and their limits, the sync state
+//! machine, linkage/contact/opportunity semantics, logs, rejects, paging, expiry, persistence and
+//! fault rendering. Responses of the import operations are validated against the vendor's
+//! OpenAPI documents (closed schemas: a renamed or retyped field fails).
+
+#[path = "sandbox_eloqua/harness.rs"]
+mod harness;
+
+#[path = "sandbox_eloqua/auth.rs"]
+mod auth;
+#[path = "sandbox_eloqua/definitions.rs"]
+mod definitions;
+#[path = "sandbox_eloqua/imports.rs"]
+mod imports;
+#[path = "sandbox_eloqua/linkage.rs"]
+mod linkage;
+#[path = "sandbox_eloqua/syncs.rs"]
+mod syncs;
+#[path = "sandbox_eloqua/uploads.rs"]
+mod uploads;
