@@ -4,6 +4,9 @@
 //! fault rendering. Responses of the import operations are validated against the vendor's
 //! OpenAPI documents (closed schemas: a renamed or retyped field fails).
 
+// Test helpers panic on purpose: a failed request or unexpected body is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "sandbox_eloqua/harness.rs"]
 mod harness;
 

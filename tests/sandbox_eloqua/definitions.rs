@@ -6,7 +6,16 @@ use crate::harness::*;
 
 const LINKAGE: &str = "/api/bulk/2.0/opportunities/contacts/imports";
 const OPPORTUNITY: &str = "/api/bulk/2.0/opportunities/imports";
-const REQUIRED: &[&str] = &["uri", "name", "fields", "createdAt", "createdBy", "updatedAt", "updatedBy", "dataRetentionDuration"];
+const REQUIRED: &[&str] = &[
+    "uri",
+    "name",
+    "fields",
+    "createdAt",
+    "createdBy",
+    "updatedAt",
+    "updatedBy",
+    "dataRetentionDuration",
+];
 
 fn is_eloqua_timestamp(text: &str) -> bool {
     // 2024-03-05T10:11:12.1234567Z
@@ -23,46 +32,118 @@ fn is_eloqua_timestamp(text: &str) -> bool {
 async fn definitions_are_created_read_listed_updated_and_deleted() {
     let sb = start(false, 0).await;
     let mut body = linkage_definition("first");
-    body.as_object_mut().unwrap().remove("isSyncTriggeredOnImport");
-    body.as_object_mut().unwrap().remove("dataRetentionDuration");
-    let (status, def) = sb.post_json(&sb.bulk("/opportunities/contacts/imports"), &body).await;
+    body.as_object_mut()
+        .unwrap()
+        .remove("isSyncTriggeredOnImport");
+    body.as_object_mut()
+        .unwrap()
+        .remove("dataRetentionDuration");
+    let (status, def) = sb
+        .post_json(&sb.bulk("/opportunities/contacts/imports"), &body)
+        .await;
     assert_eq!(status, 201, "{def}");
     // Defaults of §13.5.
     assert_eq!(def["dataRetentionDuration"], "P7D");
     assert_eq!(def["isSyncTriggeredOnImport"], false);
     assert_eq!(def["isUpdatingMultipleMatchedRecords"], false);
-    assert!(is_eloqua_timestamp(def["createdAt"].as_str().unwrap()), "{def}");
+    assert!(
+        is_eloqua_timestamp(def["createdAt"].as_str().unwrap()),
+        "{def}"
+    );
     let uri = def["uri"].as_str().unwrap().to_string();
 
-    sb.define("/opportunities/contacts/imports", linkage_definition("second")).await;
-    let (status, list) = sb.get_json(&sb.bulk("/opportunities/contacts/imports?limit=1")).await;
+    sb.define(
+        "/opportunities/contacts/imports",
+        linkage_definition("second"),
+    )
+    .await;
+    let (status, list) = sb
+        .get_json(&sb.bulk("/opportunities/contacts/imports?limit=1"))
+        .await;
     assert_eq!(status, 200);
-    let mut schema = response_schema(Doc::Opportunities, LINKAGE, "get", "200", &["items", "totalResults", "limit", "offset", "count", "hasMore"]);
+    let mut schema = response_schema(
+        Doc::Opportunities,
+        LINKAGE,
+        "get",
+        "200",
+        &[
+            "items",
+            "totalResults",
+            "limit",
+            "offset",
+            "count",
+            "hasMore",
+        ],
+    );
     // The vendor document types list items as the generic `Import`, which lacks the link*
     // properties a linkage definition has: validate them as the single-definition read instead.
-    schema["properties"]["items"]["items"] =
-        response_schema(Doc::Opportunities, &format!("{LINKAGE}/{{id}}"), "get", "200", REQUIRED);
+    schema["properties"]["items"]["items"] = response_schema(
+        Doc::Opportunities,
+        &format!("{LINKAGE}/{{id}}"),
+        "get",
+        "200",
+        REQUIRED,
+    );
     assert_valid(&schema, &list);
-    assert_eq!((list["count"].as_u64(), list["totalResults"].as_u64(), list["hasMore"].as_bool()), (Some(1), Some(2), Some(true)));
-    let (_, found) = sb.get_json(&sb.bulk("/opportunities/contacts/imports?q=name='sec*'")).await;
+    assert_eq!(
+        (
+            list["count"].as_u64(),
+            list["totalResults"].as_u64(),
+            list["hasMore"].as_bool()
+        ),
+        (Some(1), Some(2), Some(true))
+    );
+    let (_, found) = sb
+        .get_json(&sb.bulk("/opportunities/contacts/imports?q=name='sec*'"))
+        .await;
     assert_eq!(found["items"][0]["name"], "second", "{found}");
 
     // PUT replaces the definition and moves updatedAt.
     let mut changed = linkage_definition("renamed");
     changed["uri"] = json!(uri); // clients echo read-only properties back
     changed["createdAt"] = def["createdAt"].clone();
-    let response = sb.http.put(sb.bulk(&uri)).basic_auth(USER, Some(PASSWORD)).json(&changed).send().await.unwrap();
+    let response = sb
+        .http
+        .put(sb.bulk(&uri))
+        .basic_auth(USER, Some(PASSWORD))
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let updated: Value = response.json().await.unwrap();
-    assert_valid(&response_schema(Doc::Opportunities, &format!("{LINKAGE}/{{id}}"), "put", "200", REQUIRED), &updated);
-    assert_eq!((updated["name"].as_str(), updated["createdAt"] == def["createdAt"]), (Some("renamed"), true));
+    assert_valid(
+        &response_schema(
+            Doc::Opportunities,
+            &format!("{LINKAGE}/{{id}}"),
+            "put",
+            "200",
+            REQUIRED,
+        ),
+        &updated,
+    );
+    assert_eq!(
+        (
+            updated["name"].as_str(),
+            updated["createdAt"] == def["createdAt"]
+        ),
+        (Some("renamed"), true)
+    );
     assert!(updated["updatedAt"].as_str() >= def["updatedAt"].as_str());
 
-    let response = sb.http.delete(sb.bulk(&uri)).basic_auth(USER, Some(PASSWORD)).send().await.unwrap();
+    let response = sb
+        .http
+        .delete(sb.bulk(&uri))
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 204);
     let (status, _) = sb.get_json(&sb.bulk(&uri)).await;
     assert_eq!(status, 404);
-    let (status, _) = sb.get_json(&sb.bulk("/opportunities/contacts/imports/999")).await;
+    let (status, _) = sb
+        .get_json(&sb.bulk("/opportunities/contacts/imports/999"))
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -78,9 +159,21 @@ async fn opportunity_and_contact_definitions_match_their_schemas() {
         )
         .await;
     assert_eq!(status, 201, "{opp}");
-    assert_valid(&response_schema(Doc::Opportunities, OPPORTUNITY, "post", "201", REQUIRED), &opp);
+    assert_valid(
+        &response_schema(Doc::Opportunities, OPPORTUNITY, "post", "201", REQUIRED),
+        &opp,
+    );
     let (_, read) = sb.get_json(&sb.bulk(opp["uri"].as_str().unwrap())).await;
-    assert_valid(&response_schema(Doc::Opportunities, &format!("{OPPORTUNITY}/{{id}}"), "get", "200", REQUIRED), &read);
+    assert_valid(
+        &response_schema(
+            Doc::Opportunities,
+            &format!("{OPPORTUNITY}/{{id}}"),
+            "get",
+            "200",
+            REQUIRED,
+        ),
+        &read,
+    );
 
     let (status, contact) = sb
         .post_json(
@@ -91,20 +184,40 @@ async fn opportunity_and_contact_definitions_match_their_schemas() {
         )
         .await;
     assert_eq!(status, 201, "{contact}");
-    assert!(contact["uri"].as_str().unwrap().starts_with("/contacts/imports/"));
-    assert_valid(&component_schema(Doc::Opportunities, "Import", REQUIRED), &contact);
+    assert!(
+        contact["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("/contacts/imports/")
+    );
+    assert_valid(
+        &component_schema(Doc::Opportunities, "Import", REQUIRED),
+        &contact,
+    );
 }
 
 #[tokio::test]
 async fn schema_validation_catches_a_renamed_or_retyped_field() {
     // Guards the guard: the closed schemas used above must reject drift.
     let sb = start(false, 0).await;
-    let (_, def) = sb.post_json(&sb.bulk("/opportunities/contacts/imports"), &linkage_definition("drift")).await;
+    let (_, def) = sb
+        .post_json(
+            &sb.bulk("/opportunities/contacts/imports"),
+            &linkage_definition("drift"),
+        )
+        .await;
     let schema = response_schema(Doc::Opportunities, LINKAGE, "post", "201", REQUIRED);
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
     assert!(validator.is_valid(&def));
     let mut renamed = def.clone();
-    let created = renamed.as_object_mut().unwrap().remove("createdBy").unwrap();
+    let created = renamed
+        .as_object_mut()
+        .unwrap()
+        .remove("createdBy")
+        .unwrap();
     renamed["createdby"] = created;
     assert!(!validator.is_valid(&renamed));
     let mut retyped = def.clone();
@@ -130,35 +243,189 @@ async fn invalid_definitions_get_400_with_failures() {
     let sb = start(true, 0).await;
     let link = "/opportunities/contacts/imports";
     let base = linkage_definition("v");
-    let many: Map<String, Value> =
-        (0..101).map(|i| (format!("C{i}"), json!("{{Opportunity.Contact.Field(C_EmailAddress)}}"))).collect();
-    refused(&sb, link, with(base.clone(), "fields", Value::Object(many)), "fields").await;
-    refused(&sb, link, with(base.clone(), "name", json!("x".repeat(101))), "name").await;
-    refused(&sb, link, with(base.clone(), "identifierFieldName", json!("Emial")), "identifierFieldName").await;
-    refused(&sb, link, with(base.clone(), "linkOpportunitiesEntityType", json!("Lead")), "linkOpportunitiesEntityType").await;
-    refused(&sb, link, with(base.clone(), "linkOpportunitiesMatchFieldName", json!("EmailAddress")), "linkOpportunitiesMatchFieldName").await;
-    refused(&sb, link, with(base.clone(), "linkOpportunitiesSourceField", json!("Nope")), "linkOpportunitiesSourceField").await;
-    refused(&sb, link, with(base.clone(), "dataRetentionDuration", json!("P15D")), "dataRetentionDuration").await;
-    refused(&sb, link, with(base.clone(), "dataRetentionDuration", json!("PT30M")), "dataRetentionDuration").await;
-    refused(&sb, link, with(base.clone(), "autoDeleteDuration", json!("PT10M")), "autoDeleteDuration").await;
-    refused(&sb, link, with(base.clone(), "autoDeleteDuration", json!("two days")), "autoDeleteDuration").await;
-    refused(&sb, link, with(base.clone(), "updateRule", json!("sometimes")), "updateRule").await;
-    refused(&sb, link, with(base.clone(), "importRule", json!("upsert")), "importRule").await;
-    refused(&sb, link, with(base.clone(), "isSyncTriggeredOnImport", json!("maybe")), "isSyncTriggeredOnImport").await;
-    refused(&sb, link, with(base.clone(), "importPriorityUri", json!("/imports/priorities/99")), "importPriorityUri").await;
-    refused(&sb, link, with(base.clone(), "syncActions", json!([])), "syncActions").await;
+    let many: Map<String, Value> = (0..101)
+        .map(|i| {
+            (
+                format!("C{i}"),
+                json!("{{Opportunity.Contact.Field(C_EmailAddress)}}"),
+            )
+        })
+        .collect();
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "fields", Value::Object(many)),
+        "fields",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "name", json!("x".repeat(101))),
+        "name",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "identifierFieldName", json!("Emial")),
+        "identifierFieldName",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "linkOpportunitiesEntityType", json!("Lead")),
+        "linkOpportunitiesEntityType",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(
+            base.clone(),
+            "linkOpportunitiesMatchFieldName",
+            json!("EmailAddress"),
+        ),
+        "linkOpportunitiesMatchFieldName",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "linkOpportunitiesSourceField", json!("Nope")),
+        "linkOpportunitiesSourceField",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "dataRetentionDuration", json!("P15D")),
+        "dataRetentionDuration",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "dataRetentionDuration", json!("PT30M")),
+        "dataRetentionDuration",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "autoDeleteDuration", json!("PT10M")),
+        "autoDeleteDuration",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "autoDeleteDuration", json!("two days")),
+        "autoDeleteDuration",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "updateRule", json!("sometimes")),
+        "updateRule",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "importRule", json!("upsert")),
+        "importRule",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "isSyncTriggeredOnImport", json!("maybe")),
+        "isSyncTriggeredOnImport",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(
+            base.clone(),
+            "importPriorityUri",
+            json!("/imports/priorities/99"),
+        ),
+        "importPriorityUri",
+    )
+    .await;
+    refused(
+        &sb,
+        link,
+        with(base.clone(), "syncActions", json!([])),
+        "syncActions",
+    )
+    .await;
     refused(&sb, link, json!({"fields": base["fields"]}), "name").await;
-    refused(&sb, link, with(base.clone(), "fields", json!({"OpportunityID": "Opportunity.Id"})), "fields.OpportunityID").await;
+    refused(
+        &sb,
+        link,
+        with(
+            base.clone(),
+            "fields",
+            json!({"OpportunityID": "Opportunity.Id"}),
+        ),
+        "fields.OpportunityID",
+    )
+    .await;
 
     let contact = json!({"name": "c", "fields": {"Email": "{{Contact.Field(C_EmailAddress)}}"}, "identifierFieldName": "Email"});
-    let actions: Vec<Value> = (0..11).map(|i| json!({"action": "add", "destination": format!("{{{{ContactList[{i}]}}}}")})).collect();
-    refused(&sb, "/contacts/imports", with(contact.clone(), "syncActions", json!(actions)), "syncActions").await;
-    refused(&sb, "/contacts/imports", with(contact.clone(), "syncActions", json!([{"action": "setStatus", "destination": "{{EmailGroup[4]}}"}])), "syncActions[0].status").await;
-    refused(&sb, "/contacts/imports", with(contact.clone(), "fields", json!({"Email": "{{Contact.Field(C_EmailAddress)}}", "X": "{{Contact.Field(C_Nope)}}"})), "fields.X").await;
-    refused(&sb, "/contacts/imports", with(contact.clone(), "identifierFieldName", Value::Null), "identifierFieldName").await;
+    let actions: Vec<Value> = (0..11)
+        .map(|i| json!({"action": "add", "destination": format!("{{{{ContactList[{i}]}}}}")}))
+        .collect();
+    refused(
+        &sb,
+        "/contacts/imports",
+        with(contact.clone(), "syncActions", json!(actions)),
+        "syncActions",
+    )
+    .await;
+    refused(
+        &sb,
+        "/contacts/imports",
+        with(
+            contact.clone(),
+            "syncActions",
+            json!([{"action": "setStatus", "destination": "{{EmailGroup[4]}}"}]),
+        ),
+        "syncActions[0].status",
+    )
+    .await;
+    refused(
+        &sb,
+        "/contacts/imports",
+        with(
+            contact.clone(),
+            "fields",
+            json!({"Email": "{{Contact.Field(C_EmailAddress)}}", "X": "{{Contact.Field(C_Nope)}}"}),
+        ),
+        "fields.X",
+    )
+    .await;
+    refused(
+        &sb,
+        "/contacts/imports",
+        with(contact.clone(), "identifierFieldName", Value::Null),
+        "identifierFieldName",
+    )
+    .await;
     let by_id = json!({"name": "c", "fields": {"Id": "{{Contact.Id}}", "Email": "{{Contact.Field(C_EmailAddress)}}"},
                        "identifierFieldName": "Id", "isUpdatingMultipleMatchedRecords": true});
-    refused(&sb, "/contacts/imports", by_id, "isUpdatingMultipleMatchedRecords").await;
+    refused(
+        &sb,
+        "/contacts/imports",
+        by_id,
+        "isUpdatingMultipleMatchedRecords",
+    )
+    .await;
     let by_date = json!({"name": "c", "fields": {"D": "{{Contact.Field(C_DateCreated)}}"}, "identifierFieldName": "D"});
     refused(&sb, "/contacts/imports", by_date, "identifierFieldName").await;
     let opp = json!({"name": "o", "fields": {"OppId": "{{Opportunity.Id}}", "Name": "{{Opportunity.Field(Name)}}", "Stage": "{{Opportunity.Field(Stage)}}"},
@@ -166,16 +433,46 @@ async fn invalid_definitions_get_400_with_failures() {
     refused(&sb, "/opportunities/imports", opp, "fields").await;
 
     // Several problems are reported at once; a body that is not JSON is a parsing error.
-    let (status, both) = sb.post_json(&sb.bulk(link), &with(with(base.clone(), "updateRule", json!("x")), "importRule", json!("y"))).await;
+    let (status, both) = sb
+        .post_json(
+            &sb.bulk(link),
+            &with(
+                with(base.clone(), "updateRule", json!("x")),
+                "importRule",
+                json!("y"),
+            ),
+        )
+        .await;
     assert_failure(status, &both, "importRule");
     assert_failure(status, &both, "updateRule");
-    let (status, body) = send(sb.http.post(sb.bulk(link)).basic_auth(USER, Some(PASSWORD)).body("{not json")).await;
+    let (status, body) = send(
+        sb.http
+            .post(sb.bulk(link))
+            .basic_auth(USER, Some(PASSWORD))
+            .body("{not json"),
+    )
+    .await;
     assert_failure(status, &body, "body");
-    assert_eq!(body["failures"][0]["constraint"], "There was a parsing error.");
+    assert_eq!(
+        body["failures"][0]["constraint"],
+        "There was a parsing error."
+    );
 
     // String booleans are accepted (Oracle's examples send them).
-    let (status, ok) = sb.post_json(&sb.bulk(link), &with(base, "linkOpportunitiesMultipleSourceMatches", json!("false"))).await;
-    assert_eq!((status, &ok["linkOpportunitiesMultipleSourceMatches"]), (201, &json!(false)));
+    let (status, ok) = sb
+        .post_json(
+            &sb.bulk(link),
+            &with(
+                base,
+                "linkOpportunitiesMultipleSourceMatches",
+                json!("false"),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (status, &ok["linkOpportunitiesMultipleSourceMatches"]),
+        (201, &json!(false))
+    );
 }
 
 #[tokio::test]
@@ -184,22 +481,44 @@ async fn contact_fields_are_listed_paged_and_unknown_ones_created_outside_strict
     let (status, page) = sb.get_json(&sb.bulk("/contacts/fields?limit=5")).await;
     assert_eq!(status, 200);
     let total = page["totalResults"].as_u64().unwrap();
-    assert_eq!((page["count"].as_u64(), page["limit"].as_u64(), page["offset"].as_u64(), page["hasMore"].as_bool()), (Some(5), Some(5), Some(0), Some(true)));
+    assert_eq!(
+        (
+            page["count"].as_u64(),
+            page["limit"].as_u64(),
+            page["offset"].as_u64(),
+            page["hasMore"].as_bool()
+        ),
+        (Some(5), Some(5), Some(0), Some(true))
+    );
     for field in page["items"].as_array().unwrap() {
         for key in ["name", "internalName", "statement", "dataType", "uri"] {
             assert!(field[key].is_string(), "{field}");
         }
     }
-    assert_eq!(page["items"][0]["statement"], "{{Contact.Field(C_EmailAddress)}}");
-    let (_, tail) = sb.get_json(&sb.bulk(&format!("/contacts/fields?limit=5&offset={}", total - 2))).await;
-    assert_eq!((tail["count"].as_u64(), tail["hasMore"].as_bool()), (Some(2), Some(false)));
-    let (_, no_total) = sb.get_json(&sb.bulk("/contacts/fields?limit=5&totalResults=false")).await;
+    assert_eq!(
+        page["items"][0]["statement"],
+        "{{Contact.Field(C_EmailAddress)}}"
+    );
+    let (_, tail) = sb
+        .get_json(&sb.bulk(&format!("/contacts/fields?limit=5&offset={}", total - 2)))
+        .await;
+    assert_eq!(
+        (tail["count"].as_u64(), tail["hasMore"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let (_, no_total) = sb
+        .get_json(&sb.bulk("/contacts/fields?limit=5&totalResults=false"))
+        .await;
     assert!(no_total.get("totalResults").is_none(), "{no_total}");
     for bad in ["limit=1001", "limit=0", "limit=ten", "offset=-1"] {
-        let (status, body) = sb.get_json(&sb.bulk(&format!("/contacts/fields?{bad}"))).await;
+        let (status, body) = sb
+            .get_json(&sb.bulk(&format!("/contacts/fields?{bad}")))
+            .await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
-    let (_, one) = sb.get_json(&sb.bulk(page["items"][1]["uri"].as_str().unwrap())).await;
+    let (_, one) = sb
+        .get_json(&sb.bulk(page["items"][1]["uri"].as_str().unwrap()))
+        .await;
     assert_eq!(one["internalName"], "C_FirstName");
 
     // Non-strict: a definition naming an unknown contact field creates it.
@@ -211,7 +530,16 @@ async fn contact_fields_are_listed_paged_and_unknown_ones_created_outside_strict
 
     let (status, opp_fields) = sb.get_json(&sb.bulk("/opportunities/fields")).await;
     assert_eq!(status, 200);
-    let mut schema = response_schema(Doc::Opportunities, "/api/bulk/2.0/opportunities/fields", "get", "200", &["items", "totalResults", "count", "hasMore"]);
-    require_items(&mut schema, &["name", "internalName", "statement", "dataType", "uri"]);
+    let mut schema = response_schema(
+        Doc::Opportunities,
+        "/api/bulk/2.0/opportunities/fields",
+        "get",
+        "200",
+        &["items", "totalResults", "count", "hasMore"],
+    );
+    require_items(
+        &mut schema,
+        &["name", "internalName", "statement", "dataType", "uri"],
+    );
     assert_valid(&schema, &opp_fields);
 }

@@ -24,10 +24,19 @@ pub struct Sandbox {
 
 /// Starts the emulator on an ephemeral port with the given processing time.
 pub async fn start(strict: bool, processing_ms: u64) -> Sandbox {
-    let shared = Shared::new(SandboxConfig { strict, processing_time: Duration::from_millis(processing_ms), seed: 7 });
+    let shared = Shared::new(SandboxConfig {
+        strict,
+        processing_time: Duration::from_millis(processing_ms),
+        seed: 7,
+    });
     let emu = Eloqua::new(Arc::clone(&shared));
     let base = serve(Arc::clone(&emu)).await;
-    Sandbox { base, http: reqwest::Client::new(), emu, shared }
+    Sandbox {
+        base,
+        http: reqwest::Client::new(),
+        emu,
+        shared,
+    }
 }
 
 /// Serves an emulator; returns `http://127.0.0.1:PORT`.
@@ -71,7 +80,10 @@ impl Sandbox {
     }
 
     pub fn post(&self, url: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.http.post(url).basic_auth(USER, Some(PASSWORD)).json(body)
+        self.http
+            .post(url)
+            .basic_auth(USER, Some(PASSWORD))
+            .json(body)
     }
 
     /// GET returning status and JSON body (Null when the body is not JSON).
@@ -101,13 +113,24 @@ impl Sandbox {
 
     /// Uploads rows to a definition (expects 204).
     pub async fn upload(&self, def_uri: &str, rows: Value) {
-        let response = self.post(&self.bulk(&format!("{def_uri}/data")), &rows).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 204, "{}", response.text().await.unwrap());
+        let response = self
+            .post(&self.bulk(&format!("{def_uri}/data")), &rows)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            204,
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 
     /// Starts a sync and returns its uri.
     pub async fn sync(&self, def_uri: &str) -> String {
-        let (status, sync) = self.post_json(&self.bulk("/syncs"), &json!({"syncedInstanceUri": def_uri})).await;
+        let (status, sync) = self
+            .post_json(&self.bulk("/syncs"), &json!({"syncedInstanceUri": def_uri}))
+            .await;
         assert_eq!(status, 201, "{sync}");
         sync["uri"].as_str().unwrap().to_string()
     }
@@ -143,7 +166,9 @@ impl Sandbox {
         let mut offset = 0;
         loop {
             let sep = if url.contains('?') { '&' } else { '?' };
-            let (status, page) = self.get_json(&format!("{url}{sep}offset={offset}&limit=1000")).await;
+            let (status, page) = self
+                .get_json(&format!("{url}{sep}offset={offset}&limit=1000"))
+                .await;
             assert_eq!(status, 200, "{page}");
             let batch = page["items"].as_array().unwrap();
             offset += batch.len();
@@ -165,13 +190,18 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
 /// Asserts a 400 with a `failures` entry naming `field`.
 pub fn assert_failure(status: u16, body: &Value, field: &str) {
     assert_eq!(status, 400, "{body}");
-    let failures = body["failures"].as_array().unwrap_or_else(|| panic!("no failures[]: {body}"));
+    let failures = body["failures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no failures[]: {body}"));
     for f in failures {
         for key in ["field", "value", "constraint"] {
             assert!(f[key].is_string(), "failure without {key}: {f}");
         }
     }
-    assert!(failures.iter().any(|f| f["field"] == field), "no failure on {field}: {body}");
+    assert!(
+        failures.iter().any(|f| f["field"] == field),
+        "no failure on {field}: {body}"
+    );
 }
 
 // ---- Vendor schemas -------------------------------------------------------------------------
@@ -182,8 +212,14 @@ pub enum Doc {
 }
 
 fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vendor-specs").join(name);
-    let path = if path.exists() { path } else { PathBuf::from("/work/shared/vendor-specs").join(name) };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/vendor-specs")
+        .join(name);
+    let path = if path.exists() {
+        path
+    } else {
+        PathBuf::from("/work/shared/vendor-specs").join(name)
+    };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&text).unwrap();
     yaml_to_json(&docs[0])
@@ -193,7 +229,9 @@ fn doc(which: &Doc) -> &'static Value {
     static OPPORTUNITIES: OnceLock<Value> = OnceLock::new();
     static SYNCS: OnceLock<Value> = OnceLock::new();
     match which {
-        Doc::Opportunities => OPPORTUNITIES.get_or_init(|| load("eloqua-bulk-2.0-opportunities.openapi.yml")),
+        Doc::Opportunities => {
+            OPPORTUNITIES.get_or_init(|| load("eloqua-bulk-2.0-opportunities.openapi.yml"))
+        }
         Doc::Syncs => SYNCS.get_or_init(|| load("eloqua-bulk-2.0-syncs.openapi.yml")),
     }
 }
@@ -239,9 +277,17 @@ fn close(schema: &mut Value) {
 
 /// The response schema of an operation, closed, with the document's components attached and
 /// the given properties required.
-pub fn response_schema(which: Doc, path: &str, method: &str, status: &str, required: &[&str]) -> Value {
+pub fn response_schema(
+    which: Doc,
+    path: &str,
+    method: &str,
+    status: &str,
+    required: &[&str],
+) -> Value {
     let doc = doc(&which);
-    let mut schema = doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone();
+    let mut schema = doc["paths"][path][method]["responses"][status]["content"]["application/json"]
+        ["schema"]
+        .clone();
     assert!(schema.is_object(), "no schema for {method} {path} {status}");
     attach(&mut schema, doc, required);
     schema
@@ -267,15 +313,28 @@ fn attach(schema: &mut Value, doc: &Value, required: &[&str]) {
 
 /// Validates an instance (formats included: `date-time` must parse).
 pub fn assert_valid(schema: &Value, instance: &Value) {
-    let validator = jsonschema::options().should_validate_formats(true).build(schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "schema violations: {errors:#?}\ninstance: {instance:#}");
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "schema violations: {errors:#?}\ninstance: {instance:#}"
+    );
 }
 
 /// Requires `required` on the items of a paged envelope schema.
 pub fn require_items(schema: &mut Value, required: &[&str]) {
     let items = &mut schema["properties"]["items"]["items"];
-    if let Some(reference) = items.get("$ref").and_then(Value::as_str).map(str::to_string) {
+    if let Some(reference) = items
+        .get("$ref")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    {
         *items = json!({"allOf": [{"$ref": reference}], "required": required});
     } else if let Some(obj) = items.as_object_mut() {
         obj.insert("required".into(), json!(required));
