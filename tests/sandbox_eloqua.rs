@@ -22,3 +22,5 @@ mod linkage;
 mod syncs;
 #[path = "sandbox_eloqua/uploads.rs"]
 mod uploads;
+#[path = "sandbox_eloqua/validation.rs"]
+mod validation;

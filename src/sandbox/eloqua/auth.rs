@@ -18,7 +18,8 @@ use serde::Deserialize;
 
 use super::Eloqua;
 use super::errors::ApiError;
-use super::store::{Store, Token};
+use super::settings::Token;
+use super::store::Store;
 use super::time::Nanos;
 use super::wire::{
     IdApis, IdResponse, IdRest, IdSite, IdSoap, IdUrls, IdUser, OAuthError, TokenResponse,

@@ -17,6 +17,7 @@ mod paging;
 mod process;
 mod routes;
 mod seed;
+mod settings;
 mod store;
 mod syncs;
 mod time;

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::store::{Opportunity, Settings, Store};
+use super::settings::Settings;
+use super::store::{Opportunity, Store};
 
 /// Friendly seed keys for standard contact fields.
 const CONTACT_KEYS: &[(&str, &str)] = &[
