@@ -16,6 +16,7 @@ mod markup;
 mod paging;
 mod process;
 mod routes;
+mod rows;
 mod seed;
 mod settings;
 mod store;

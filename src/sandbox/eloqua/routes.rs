@@ -88,6 +88,14 @@ async fn not_found() -> Response {
 /// Canonical form of a path below `/eloqua`: lower case, single slashes, no trailing slash.
 /// `None` when the path is already canonical.
 pub fn rewrite(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    // A query string (should a caller pass one) keeps its case: `q=name='Foo'` is data.
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
     let mut out = String::with_capacity(path.len());
     let mut previous_slash = false;
     for c in path.chars() {
@@ -103,7 +111,13 @@ pub fn rewrite(path: &str) -> Option<String> {
     if out.is_empty() {
         out.push('/');
     }
-    (out != path).then_some(out)
+    if out == path {
+        return None;
+    }
+    Some(match query {
+        Some(q) => format!("{out}?{q}"),
+        None => out,
+    })
 }
 
 #[cfg(test)]
@@ -122,5 +136,10 @@ mod tests {
         );
         assert_eq!(rewrite("/api/bulk/2.0/syncs"), None);
         assert_eq!(rewrite("/"), None);
+        assert_eq!(rewrite(""), None);
+        assert_eq!(
+            rewrite("/API/Bulk/2.0/syncs?q=name='Foo'"),
+            Some("/api/bulk/2.0/syncs?q=name='Foo'".into())
+        );
     }
 }

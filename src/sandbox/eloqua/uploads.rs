@@ -6,7 +6,6 @@
 //! upload starts a sync and answers 201 with it, else 204. Rows are parsed before the store is
 //! locked so a large upload does not stall other requests.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,12 +13,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::Value;
 
 use super::Eloqua;
 use super::auth::Caller;
 use super::definitions::parse_id;
 use super::errors::ApiError;
+use super::rows::{parse_csv, parse_json};
 use super::store::{Kind, StagedBatch};
 use super::syncs;
 
@@ -134,122 +133,4 @@ async fn read_limited(body: Body, limit: u64) -> Option<Vec<u8>> {
         }
     }
     (!over).then_some(out)
-}
-
-/// A JSON array of flat objects; anything else is a parsing error (§13.11).
-fn parse_json(bytes: &[u8]) -> Result<StagedBatch, ApiError> {
-    let rows: Vec<Value> = match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Array(rows)) => rows,
-        Ok(other) => {
-            return Err(ApiError::parsing(format!(
-                "expected a JSON array of objects, got {}",
-                kind_of(&other)
-            )));
-        }
-        Err(e) => return Err(ApiError::parsing(e.to_string())),
-    };
-    let mut columns: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Value::Object(map) = row else {
-            return Err(ApiError::parsing("every item must be a flat JSON object"));
-        };
-        let mut values = vec![None; columns.len()];
-        for (key, value) in map {
-            let text = match value {
-                Value::Null => None,
-                Value::String(s) if s.is_empty() => None,
-                Value::String(s) => Some(s),
-                Value::Bool(b) => Some(b.to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Array(_) | Value::Object(_) => {
-                    return Err(ApiError::parsing(format!(
-                        "value of {key} must be a scalar"
-                    )));
-                }
-            };
-            let at = *index.entry(key.clone()).or_insert_with(|| {
-                columns.push(key);
-                columns.len() - 1
-            });
-            if values.len() <= at {
-                values.resize(at + 1, None);
-            }
-            values[at] = text;
-        }
-        out.push(values);
-    }
-    Ok(StagedBatch {
-        columns,
-        rows: out,
-        bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-    })
-}
-
-/// CSV with a header row of column names.
-fn parse_csv(bytes: &[u8]) -> Result<StagedBatch, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::parsing(e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| ApiError::parsing(e.to_string()))?;
-        rows.push(
-            record
-                .iter()
-                .map(|v| (!v.is_empty()).then(|| v.to_string()))
-                .collect(),
-        );
-    }
-    Ok(StagedBatch {
-        columns,
-        rows,
-        bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-    })
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_rows_align_on_columns_of_first_appearance() {
-        let batch = parse_json(br#"[{"a": "1", "b": 2}, {"b": null, "c": true}]"#).ok();
-        let batch = batch.unwrap_or_default();
-        assert_eq!(batch.columns, ["a", "b", "c"]);
-        assert_eq!(
-            batch.rows[0],
-            [Some("1".to_string()), Some("2".to_string())]
-        );
-        assert_eq!(batch.rows[1], [None, None, Some("true".to_string())]);
-        assert!(parse_json(br#"{"a": 1}"#).is_err());
-        assert!(parse_json(br#"[{"a": {"b": 1}}]"#).is_err());
-    }
-
-    #[test]
-    fn csv_rows_use_the_header() {
-        let batch = parse_csv(b"OpportunityID,EmailAddress\nOPP-1,a@example.com\nOPP-2,\n")
-            .unwrap_or_default();
-        assert_eq!(batch.columns, ["OpportunityID", "EmailAddress"]);
-        assert_eq!(batch.rows[1], [Some("OPP-2".to_string()), None]);
-    }
 }

@@ -55,12 +55,25 @@ impl<'a> Row<'a> {
     }
 
     /// A key identifying identical rows.
-    pub fn identity(&self) -> Vec<(String, Option<String>)> {
-        self.columns
-            .iter()
-            .cloned()
-            .zip(self.values.iter().cloned().chain(std::iter::repeat(None)))
-            .collect()
+    ///
+    /// A 128-bit digest rather than the values themselves, so finding repeated rows in a large
+    /// sync allocates nothing per row.
+    pub fn identity(&self) -> u128 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut field = |bytes: &[u8]| {
+            // Length-prefixed, so no two different rows feed the same byte stream.
+            hasher.update(&(bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        let values = self.values.iter().chain(std::iter::repeat(&None));
+        for (column, value) in self.columns.iter().zip(values) {
+            field(column.as_bytes());
+            match value {
+                Some(v) => field(v.as_bytes()),
+                None => field(&[0xff, 0xfe]),
+            }
+        }
+        hasher.digest128()
     }
 }
 
