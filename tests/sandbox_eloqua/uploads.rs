@@ -188,3 +188,25 @@ async fn upload_with_sync_triggered_on_import_answers_201_with_the_sync() {
         .await;
     assert_eq!(created["isSyncTriggeredOnImport"], Value::Bool(true));
 }
+
+#[tokio::test]
+async fn auto_sync_upload_during_a_running_sync_is_409_and_stages_nothing() {
+    let sb = start(false, 300).await;
+    let mut def = linkage_definition("auto-busy");
+    def["isSyncTriggeredOnImport"] = json!(true);
+    let uri = sb.define("/opportunities/contacts/imports", def).await;
+    let url = sb.bulk(&format!("{uri}/data"));
+    let (status, sync) = sb.post_json(&url, &rows(&[("1", "a@example.org")])).await;
+    assert_eq!(status, 201);
+    let (status, _) = sb.post_json(&url, &rows(&[("1", "b@example.org")])).await;
+    assert_eq!(status, 409);
+    let (_, defs) = sb.get_json(&sb.inspect("/definitions")).await;
+    assert_eq!(
+        defs[0]["stagedRows"], 0,
+        "the refused upload was not kept: {defs}"
+    );
+    assert_eq!(
+        sb.wait(sync["uri"].as_str().unwrap()).await.1["status"],
+        "success"
+    );
+}

@@ -166,8 +166,10 @@ async fn callback(url: &str, sync: &wire::Sync) {
         );
         return;
     }
+    // No redirects: a loopback server must not be able to send the call elsewhere.
     let client = reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
         .build();
     if let Ok(client) = client

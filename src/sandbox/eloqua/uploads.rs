@@ -19,7 +19,7 @@ use super::auth::Caller;
 use super::definitions::parse_id;
 use super::errors::ApiError;
 use super::rows::{parse_csv, parse_json};
-use super::store::{Kind, StagedBatch};
+use super::store::{Kind, StagedBatch, Store};
 use super::syncs;
 
 /// `POST .../imports/{id}/data`.
@@ -54,7 +54,13 @@ pub async fn upload(
         let result = parse_id(&id)
             .and_then(|id| stage(&mut store, kind, id, batch, now).map(|sync| (id, sync)));
         match result {
-            Ok((id, true)) => syncs::start(&mut store, &kind.uri(id), &caller, None, now),
+            Ok((id, true)) => {
+                let started = syncs::start(&mut store, &kind.uri(id), &caller, None, now);
+                if started.is_err() {
+                    unstage(&mut store, kind, id, now);
+                }
+                started
+            }
             Ok((_, false)) => return StatusCode::NO_CONTENT.into_response(),
             Err(e) => Err(e),
         }
@@ -70,7 +76,7 @@ pub async fn upload(
 
 /// Appends a batch to a definition's staging area; returns whether the upload triggers a sync.
 fn stage(
-    store: &mut super::store::Store,
+    store: &mut Store,
     kind: Kind,
     id: u64,
     batch: StagedBatch,
@@ -96,6 +102,15 @@ fn stage(
     def.last_upload_at = Some(now);
     def.staged.push(batch);
     Ok(def.spec.is_sync_triggered_on_import)
+}
+
+/// Takes back the batch just staged when its automatic sync could not start (409, 429), so a
+/// client that retries the upload does not stage the rows twice.
+fn unstage(store: &mut Store, kind: Kind, id: u64, now: u64) {
+    if let Ok(def) = store.definition_mut(kind, id, now) {
+        def.staged.pop();
+        def.uploads_since_sync = def.uploads_since_sync.saturating_sub(1);
+    }
 }
 
 /// `DELETE .../imports/{id}/data`: discards the staged rows.
