@@ -201,3 +201,47 @@ async fn opportunity_import_creates_opportunities_that_linkage_then_uses() {
         .await;
     assert_eq!(linked[0]["emailAddress"], "ana@example.org");
 }
+
+#[tokio::test]
+async fn multiple_matches_update_all_only_when_asked() {
+    let sb = start(true, 0).await;
+    sb.seed(json!({"contacts": [
+        {"emailAddress": "a@acme.example", "company": "Acme"},
+        {"emailAddress": "b@acme.example", "company": "Acme"}
+    ]}))
+    .await;
+    let definition = |name: &str, multiple: bool| {
+        json!({"name": name, "fields": {"Company": "{{Contact.Field(C_Company)}}", "City": "{{Contact.Field(C_City)}}"},
+               "identifierFieldName": "Company", "isUpdatingMultipleMatchedRecords": multiple})
+    };
+    let first_only = sb
+        .define("/contacts/imports", definition("first", false))
+        .await;
+    sb.import(&first_only, json!([{"Company": "acme", "City": "Oslo"}]))
+        .await;
+    let cities = |sb: &Sandbox| {
+        let url = sb.inspect("/contacts");
+        let http = sb.http.clone();
+        async move {
+            let contacts: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            contacts
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["fields"]["C_City"].as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(cities(&sb).await, [Some("Oslo".to_string()), None]);
+    let all = sb
+        .define("/contacts/imports", definition("all", true))
+        .await;
+    let done = sb
+        .import(&all, json!([{"Company": "Acme", "City": "Bergen"}]))
+        .await;
+    assert_eq!(done["status"], "success");
+    assert_eq!(
+        cities(&sb).await,
+        [Some("Bergen".to_string()), Some("Bergen".to_string())]
+    );
+}

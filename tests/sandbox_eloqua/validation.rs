@@ -202,6 +202,9 @@ async fn invalid_definitions_get_400_with_failures() {
         "isUpdatingMultipleMatchedRecords",
     )
     .await;
+    let read_only = json!({"name": "c", "fields": {"Email": "{{Contact.Field(C_EmailAddress)}}", "Created": "{{Contact.Field(C_DateCreated)}}"},
+                           "identifierFieldName": "Email"});
+    refused(&sb, "/contacts/imports", read_only, "fields.Created").await;
     let by_date = json!({"name": "c", "fields": {"D": "{{Contact.Field(C_DateCreated)}}"}, "identifierFieldName": "D"});
     refused(&sb, "/contacts/imports", by_date, "identifierFieldName").await;
     let opp = json!({"name": "o", "fields": {"OppId": "{{Opportunity.Id}}", "Name": "{{Opportunity.Field(Name)}}", "Stage": "{{Opportunity.Field(Stage)}}"},

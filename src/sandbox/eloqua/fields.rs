@@ -84,6 +84,13 @@ pub fn contact_field_type(
         .or_else(|| extra.contains(internal).then_some("string"))
 }
 
+/// Whether a standard contact field is read-only (Eloqua computes it).
+pub fn contact_field_read_only(internal: &str) -> bool {
+    CONTACT_FIELDS
+        .iter()
+        .any(|f| f.1.eq_ignore_ascii_case(internal) && f.3)
+}
+
 /// Whether an opportunity field exists.
 pub fn opportunity_field_exists(internal: &str) -> bool {
     OPPORTUNITY_FIELDS

@@ -121,6 +121,7 @@ pub fn definition(body: &Value, kind: Kind, ctx: &Context<'_>) -> Result<Validat
     match kind {
         Kind::Contact => {
             spec.sync_actions = v.sync_actions();
+            v.read_only(&statements, spec.identifier_field_name.as_deref());
             v.email_update_rule(&spec, &statements);
         }
         Kind::Opportunity => {

@@ -8,12 +8,36 @@ use super::{
     Context, FieldsCheck, MAX_FIELDS, MAX_SYNC_ACTIONS, MEMBER_STATUSES, SYNC_ACTIONS,
     UPDATE_RULES, Validator, short,
 };
-use crate::sandbox::eloqua::fields::{contact_field_type, opportunity_field_exists};
+use crate::sandbox::eloqua::fields::{
+    contact_field_read_only, contact_field_type, opportunity_field_exists,
+};
 use crate::sandbox::eloqua::markup::{Statement, is_destination, parse};
 use crate::sandbox::eloqua::store::Kind;
 use crate::sandbox::eloqua::wire::{ImportDefinition, SyncAction};
 
 impl Validator<'_> {
+    /// Read-only contact fields (`C_DateCreated`, `ContactIDExt`, ...) can match records but
+    /// cannot be written, so they may only be the identifier [I].
+    pub(super) fn read_only(
+        &mut self,
+        statements: &[(String, Statement)],
+        identifier: Option<&str>,
+    ) {
+        for (column, statement) in statements {
+            if let Statement::ContactField(name) = statement
+                && contact_field_read_only(name)
+                && identifier != Some(column.as_str())
+            {
+                let key = format!("fields.{column}");
+                self.fail(
+                    &key,
+                    name,
+                    "Read-only fields can only be used as the identifier.",
+                );
+            }
+        }
+    }
+
     pub(super) fn fields(&mut self, kind: Kind, ctx: &Context<'_>) -> FieldsCheck {
         let mut statements = Vec::new();
         let mut new_fields = Vec::new();
