@@ -168,93 +168,34 @@ pub async fn token(
     let lifetime = emu.shared.token_lifetime(DEFAULT_TOKEN_LIFETIME);
     let mut store = emu.lock();
     let now = store.now(emu.shared.now());
-    let client = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|v| {
-            v.trim()
-                .strip_prefix("Basic ")
-                .or_else(|| v.trim().strip_prefix("basic "))
-        })
-        .and_then(decode_basic);
-    let client_ok = client.is_some_and(|(id, secret)| {
-        store
-            .settings
-            .clients
-            .iter()
-            .any(|(i, s)| *i == id && *s == secret)
-    });
-    if !client_ok {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Unknown client or bad client secret",
-        );
+    if !known_client(&store, &headers) {
+        let description = "Unknown client or bad client secret";
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
     }
-    let (site, user) = match request.grant_type.as_str() {
-        "password" => {
-            let login = request.username.unwrap_or_default();
-            let password = request.password.unwrap_or_default();
-            let found = login.split_once('\\').and_then(|(site, user)| {
-                store
-                    .settings
-                    .users
-                    .iter()
-                    .find(|u| u.site == site && u.user == user && u.password == password)
-            });
-            match found {
-                Some(u) => (u.site.clone(), u.user.clone()),
-                None => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "Bad user name or password",
-                    );
-                }
-            }
-        }
-        "refresh_token" => {
-            store.tokens.retain(|_, t| t.expires_at > now);
-            let key = request.refresh_token.unwrap_or_default();
-            match store.tokens.remove(&key).filter(|t| t.refresh) {
-                Some(t) => (t.site, t.user),
-                None => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "Unknown refresh token",
-                    );
-                }
-            }
-        }
-        other => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                &format!("{other} is not supported"),
-            );
+    let (site, user) = match grant(&mut store, request, now) {
+        Ok(caller) => caller,
+        Err((error, description)) => {
+            return oauth_error(StatusCode::BAD_REQUEST, error, &description);
         }
     };
     let access = emu.shared.with_rng(random_token);
     let refresh = emu.shared.with_rng(random_token);
     let expires_at = now.saturating_add(u64::try_from(lifetime.as_nanos()).unwrap_or(u64::MAX));
-    store.tokens.insert(
-        access.clone(),
-        Token {
-            site: site.clone(),
-            user: user.clone(),
-            expires_at,
-            refresh: false,
-        },
-    );
+    let token = Token {
+        site: site.clone(),
+        user: user.clone(),
+        expires_at,
+        refresh: false,
+    };
+    store.tokens.insert(access.clone(), token);
     // Refresh tokens outlive access tokens; a year stands for "long".
-    let refresh_expiry = now.saturating_add(365 * 86_400 * 1_000_000_000);
+    let expires_at = now.saturating_add(365 * 86_400 * 1_000_000_000);
     store.tokens.insert(
         refresh.clone(),
         Token {
             site,
             user,
-            expires_at: refresh_expiry,
+            expires_at,
             refresh: true,
         },
     );
@@ -265,6 +206,58 @@ pub async fn token(
         refresh_token: refresh,
     })
     .into_response()
+}
+
+/// Whether the request carries the Basic credentials of a known OAuth client.
+fn known_client(store: &Store, headers: &HeaderMap) -> bool {
+    let client = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, credentials)| decode_basic(credentials));
+    client.is_some_and(|(id, secret)| {
+        store
+            .settings
+            .clients
+            .iter()
+            .any(|(i, s)| *i == id && *s == secret)
+    })
+}
+
+/// The user a grant authenticates, or the OAuth error code and description.
+fn grant(
+    store: &mut Store,
+    request: TokenRequest,
+    now: Nanos,
+) -> Result<(String, String), (&'static str, String)> {
+    match request.grant_type.as_str() {
+        "password" => {
+            let login = request.username.unwrap_or_default();
+            let password = request.password.unwrap_or_default();
+            let (site, user) = login.split_once('\\').unwrap_or(("", ""));
+            let found = store
+                .settings
+                .users
+                .iter()
+                .find(|u| u.site == site && u.user == user && u.password == password);
+            found
+                .map(|u| (u.site.clone(), u.user.clone()))
+                .ok_or(("invalid_grant", "Bad user name or password".to_string()))
+        }
+        "refresh_token" => {
+            store.tokens.retain(|_, t| t.expires_at > now);
+            let key = request.refresh_token.unwrap_or_default();
+            match store.tokens.remove(&key).filter(|t| t.refresh) {
+                Some(t) => Ok((t.site, t.user)),
+                None => Err(("invalid_grant", "Unknown refresh token".to_string())),
+            }
+        }
+        other => Err((
+            "unsupported_grant_type",
+            format!("{other} is not supported"),
+        )),
+    }
 }
 
 fn parse_token_request(headers: &HeaderMap, body: &[u8]) -> Option<TokenRequest> {
