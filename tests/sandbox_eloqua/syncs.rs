@@ -151,13 +151,16 @@ async fn expired_definitions_answer_410_and_unsynced_rows_expire() {
     keep.as_object_mut().unwrap().remove("autoDeleteDuration");
     let kept = sb.define("/opportunities/contacts/imports", keep).await;
     sb.upload(&kept, rows(&[("2", "b@example.org")])).await;
-
-    send(
-        sb.http
+    let advance = |secs: u64| {
+        let request = sb
+            .http
             .post(sb.inspect("/clock"))
-            .json(&json!({"advance_secs": 3601})),
-    )
-    .await;
+            .json(&json!({"advance_secs": secs}));
+        async move { assert_eq!(send(request).await.0, 200) }
+    };
+    advance(1800).await;
+    sb.upload(&kept, rows(&[("3", "c@example.org")])).await;
+    advance(1801).await;
     let (status, _) = sb.get_json(&sb.bulk(&uri)).await;
     assert_eq!(status, 410);
     let (status, _) = sb.get_json(&sb.bulk(done["uri"].as_str().unwrap())).await;
@@ -166,11 +169,13 @@ async fn expired_definitions_answer_410_and_unsynced_rows_expire() {
         .get_json(&sb.bulk("/opportunities/contacts/imports/777"))
         .await;
     assert_eq!(status, 404, "a never-existing id is 404, not 410");
-    // The staged rows of the other definition outlived their retention: its sync processes none.
+    // Of the other definition's batches, the first outlived its retention (PT1H), the second not.
     let sync = sb.sync(&kept).await;
     sb.wait(&sync).await;
     let logs = sb.all(&sb.bulk(&format!("{sync}/logs"))).await;
-    assert_eq!(logs[0]["count"], 0);
+    assert_eq!(logs[0]["count"], 1);
+    let (_, linked) = sb.get_json(&sb.inspect("/opportunities/3/contacts")).await;
+    assert_eq!(linked[0]["emailAddress"], "c@example.org");
 }
 
 #[tokio::test]

@@ -93,7 +93,6 @@ pub async fn create(emu: Arc<Eloqua>, kind: Kind, caller: Caller, body: Bytes) -
             updated_by: caller.user,
             staged: Vec::new(),
             uploads_since_sync: 0,
-            last_upload_at: None,
         };
         let rendered = render(&def);
         store.definitions.insert(def.uri(), def);

@@ -25,6 +25,7 @@ pub fn parse_json(bytes: &[u8]) -> Result<StagedBatch, ApiError> {
         columns: table.columns,
         rows: table.rows,
         bytes: len(bytes),
+        uploaded_at: 0,
     })
 }
 
@@ -57,6 +58,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<StagedBatch, ApiError> {
         columns,
         rows,
         bytes: len(bytes),
+        uploaded_at: 0,
     })
 }
 

@@ -50,12 +50,15 @@ impl Kind {
     }
 }
 
-/// Rows of one upload, kept column-wise so large uploads stay cheap.
+/// Rows of one upload, aligned on the batch's column names (stored once per batch, not per row).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StagedBatch {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Option<String>>>,
     pub bytes: u64,
+    /// When the batch was uploaded: unsynced rows expire `dataRetentionDuration` later.
+    #[serde(default)]
+    pub uploaded_at: Nanos,
 }
 
 /// An import definition with its staging area.
@@ -70,7 +73,6 @@ pub struct Definition {
     pub updated_by: String,
     pub staged: Vec<StagedBatch>,
     pub uploads_since_sync: u32,
-    pub last_upload_at: Option<Nanos>,
 }
 
 impl Definition {
@@ -215,12 +217,9 @@ impl Store {
             self.expired.insert(uri);
         }
         for def in self.definitions.values_mut() {
-            if let Some(at) = def.last_upload_at
-                && elapsed(at, Some(&def.spec.data_retention_duration), now)
-            {
-                def.staged.clear();
-                def.last_upload_at = None;
-            }
+            let retention = Some(def.spec.data_retention_duration.as_str());
+            def.staged
+                .retain(|batch| !elapsed(batch.uploaded_at, retention, now));
         }
     }
 

@@ -84,7 +84,6 @@ pub fn start(
     let def = store.definition_mut(kind, id, now)?;
     let input = std::mem::take(&mut def.staged);
     def.uploads_since_sync = 0;
-    def.last_upload_at = None;
     let spec = def.spec.clone();
     store.next_sync_id += 1;
     let sync = SyncRecord {

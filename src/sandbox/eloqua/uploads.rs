@@ -99,8 +99,10 @@ fn stage(
         return Err(ApiError::StorageExceeded);
     }
     def.uploads_since_sync += 1;
-    def.last_upload_at = Some(now);
-    def.staged.push(batch);
+    def.staged.push(StagedBatch {
+        uploaded_at: now,
+        ..batch
+    });
     Ok(def.spec.is_sync_triggered_on_import)
 }
 
@@ -122,7 +124,6 @@ pub async fn discard(emu: Arc<Eloqua>, kind: Kind, id: String) -> Response {
         .map(|def| {
             def.staged.clear();
             def.uploads_since_sync = 0;
-            def.last_upload_at = None;
         });
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
