@@ -59,7 +59,7 @@ fn log_count(logs: &[Value], code: &str) -> u64 {
 
 #[tokio::test]
 async fn linkage_flow_goes_pending_active_success_and_links_contacts() {
-    let sb = start(false, 150).await;
+    let sb = start(false, 600).await;
     sb.seed(json!({"contacts": ["ana@example.org", {"emailAddress": "bo@example.org", "firstName": "Bo"}],
                    "opportunities": [{"id": "OPP-1001", "name": "Renewal"}]}))
         .await;

@@ -13,7 +13,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn sync_creation_is_validated_and_a_running_sync_blocks_another_and_deletion() {
-    let sb = start(false, 400).await;
+    let sb = start(false, 800).await;
     let (status, body) = sb
         .post_json(
             &sb.bulk("/syncs"),

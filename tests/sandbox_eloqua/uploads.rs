@@ -191,7 +191,7 @@ async fn upload_with_sync_triggered_on_import_answers_201_with_the_sync() {
 
 #[tokio::test]
 async fn auto_sync_upload_during_a_running_sync_is_409_and_stages_nothing() {
-    let sb = start(false, 300).await;
+    let sb = start(false, 800).await;
     let mut def = linkage_definition("auto-busy");
     def["isSyncTriggeredOnImport"] = json!(true);
     let uri = sb.define("/opportunities/contacts/imports", def).await;
