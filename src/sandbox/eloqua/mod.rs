@@ -3,9 +3,15 @@
 //! syncs, logs and rejects, Basic/OAuth authentication and `/id` discovery.
 //!
 //! Its wire types are its own (`wire`): nothing here is shared with src/providers. One role per
-//! file: `routes` (router and path rewriting), `auth`, `definitions` and `validate`, `uploads`,
-//! `syncs` (state machine) and `process` (row semantics), `fields`, `paging`, `inspect`, `seed`,
-//! `store` (all state, snapshot-able), `errors`, `time`, `markup`.
+//! file: `routes` (router and path rewriting), `auth`, `definitions` and `validate`, `uploads`
+//! and `rows` (body parsing), `syncs` (state machine) and `process` (row semantics), `fields`,
+//! `paging`, `inspect` and `seed` (the sandbox's own routes), `store` and `settings` (all state,
+//! snapshot-able), `errors`, `time`, `markup`.
+//!
+//! Behaviour the notes leave open is decided in one place each and marked [I] in the docs:
+//! rejects' `recordIndex` is 1-based; the failure status is `error` (`errored` behind a switch);
+//! uploads answer 204 unless the definition triggers a sync; the sandbox's 10 000-contact cap
+//! rejects new contacts with code `SANDBOX-LIMIT`.
 
 mod auth;
 mod definitions;
