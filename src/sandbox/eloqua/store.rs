@@ -258,6 +258,10 @@ impl Store {
 
     /// The contact with this email address (Eloqua's addresses are unique, case-insensitively).
     pub fn contact_by_email(&self, email: &str) -> Option<u64> {
+        // Most addresses are already lower case: look them up without allocating.
+        if !email.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.email_index.get(email).copied();
+        }
         self.email_index.get(&email.to_ascii_lowercase()).copied()
     }
 
