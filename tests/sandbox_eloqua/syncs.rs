@@ -302,6 +302,15 @@ async fn snapshot_and_restore_carry_everything_and_finish_running_syncs() {
     assert_ne!(next["uri"].as_str(), Some(uri.as_str()));
 
     assert!(restored.restore(json!({"definitions": 5})).is_err());
+    restored.restore(Value::Null).unwrap();
+    let (_, after_null) =
+        send(reqwest::Client::new().get(format!("{base}/_sandbox/eloqua/opportunities"))).await;
+    assert_eq!(
+        after_null,
+        json!([]),
+        "a null snapshot is an empty emulator"
+    );
+    restored.restore(snapshot).unwrap();
     restored.reset();
     let (_, after) =
         send(reqwest::Client::new().get(format!("{base}/_sandbox/eloqua/contacts"))).await;

@@ -99,6 +99,10 @@ impl Emulator for Eloqua {
     }
 
     fn restore(&self, snapshot: serde_json::Value) -> Result<(), EmulatorError> {
+        if snapshot.is_null() {
+            self.reset();
+            return Ok(());
+        }
         let mut restored: Store = serde_json::from_value(snapshot).map_err(|e| EmulatorError {
             provider: "eloqua",
             message: format!("bad snapshot: {e}"),
