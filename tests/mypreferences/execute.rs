@@ -2,11 +2,14 @@
 //! token expiry, staging retention, injected failure, Delete, matching, uniqueness clashes
 //! and records not honoured.
 
-use bulkspec::sandbox::core::FaultConfig;
+use std::time::Duration;
+
+use bulkspec::sandbox::core::{FaultConfig, SandboxConfig, Shared};
+use bulkspec::sandbox::mypreferences::Mypreferences;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{assert_message, by_crm, person, start};
+use super::{assert_message, by_crm, person, serve, start};
 
 fn match_crm(extra: Value) -> Value {
     let mut body = json!({"Name": "n", "MatchCriteria": "AlternateIdType", "MatchValue": "CRM"});
@@ -309,4 +312,39 @@ async fn delete_removes_matched_profiles_and_reports_unmatched_ones() {
         .filter_map(|p| p["ProfileId"].as_u64())
         .collect();
     assert_eq!(ids, vec![3]);
+}
+
+#[tokio::test]
+async fn alternate_id_staging_waits_for_a_running_execution_of_the_account() {
+    let shared = Shared::new(SandboxConfig {
+        processing_time: Duration::from_millis(400),
+        ..SandboxConfig::default()
+    });
+    let sb = serve(Mypreferences::new(shared.clone()), shared).await;
+    let first = sb.initiate(match_crm(json!({}))).await;
+    sb.stage(first, json!([person("C1", "a@example.org")]))
+        .await;
+    let second = sb.initiate(match_crm(json!({}))).await;
+    let by_profile_id = sb.initiate(json!({"Name": "n"})).await;
+    sb.execute(first).await;
+    let (code, reply) = sb
+        .stage(second, json!([person("C2", "b@example.org")]))
+        .await;
+    assert_message(code, &reply, StatusCode::CONFLICT);
+    let (code, _) = sb
+        .stage(
+            by_profile_id,
+            json!([{"Emails": [{"EmailAddress": "c@example.org"}]}]),
+        )
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::OK,
+        "matching by ProfileId is not held back"
+    );
+    sb.wait(first).await;
+    let (code, reply) = sb
+        .stage(second, json!([person("C2", "b@example.org")]))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{reply}");
 }

@@ -88,6 +88,9 @@ pub struct MyPrefConfig {
     pub stage_collection: String,
     /// Property holding the records of an Exceptions page (not shown by the vendor [I]).
     pub exceptions_collection: String,
+    /// Refuse (409) a Stage matching by AlternateId while another import of the account is
+    /// `Queued`/`Processing` (the vendor's Stage page; its reason is cut off) [I for the 409].
+    pub exclusive_alternate_id_staging: bool,
     /// Regular expression a staged `EmailAddress` must match (per account in the real service).
     pub email_regex: String,
 }
@@ -108,6 +111,7 @@ impl Default for MyPrefConfig {
             daily_import_quota: 500,
             stage_collection: "UserProfilePreferences".to_owned(),
             exceptions_collection: "UserProfilePreferences".to_owned(),
+            exclusive_alternate_id_staging: true,
             email_regex: r"^[^@\s]+@[^@\s]+\.[^@\s]+$".to_owned(),
         }
     }

@@ -217,6 +217,17 @@ fn stage_into(
     }
     let settings = import.settings.clone();
     let access_token = import.access_token;
+    if settings.match_value.is_some() && emu.config.exclusive_alternate_id_staging {
+        let busy = state.imports.values().any(|i| {
+            i.client_id == client_id
+                && i.access_token != access_token
+                && processing::is_busy(i.status)
+        });
+        if busy {
+            let message = "An earlier import of this account is still executing; stage again once it has finished.";
+            return Err(ApiError::new(StatusCode::CONFLICT, message));
+        }
+    }
     let Store {
         accounts, imports, ..
     } = state;

@@ -3,11 +3,22 @@
 //! machine and effects on a profile store. Its wire types are its own: nothing here is shared
 //! with src/providers.
 //!
+//! Authentication: both documented schemes are accepted on every import route. PNAUTHINFO3
+//! (`Credential=<UserId>/<IssuedTimestamp>`, signature present but not verified: the
+//! string-to-sign is not in the notes) and OAuth 2.0 client credentials at the configurable
+//! token route (default `/oauth/token`; client `sandbox`/`sandbox`, `scope=sandbox/sandbox`)
+//! giving `Bearer` tokens. The default account (`clientId`) is `sandbox` with user `sandbox`.
+//!
+//! Outside strict mode unknown accounts, AlternateId types, email/phone/consent types,
+//! groups, tags and custom fields are created on first use; strict mode refuses them as the
+//! real service does (404 for an account, 400 for a `MatchValue`, `ValidationFailed` in
+//! records).
+//!
 //! Layout: `config` (route table and limits), `wire` (JSON shapes), `store` (accounts and
 //! profiles), `imports` (one import's rules), `validate` (staging), `apply` and `refresh`
-//! (execution), `processing` (the asynchronous job), `auth`, `routes` (API handlers),
-//! `inspect` (sandbox routes), `seed`, `clock`. This file holds the emulator object and the
-//! `Emulator` contract only.
+//! (execution), `processing` (the asynchronous job), `auth`, `routes` (router, errors, token
+//! endpoint, faults), `handlers` (import operations), `inspect` (sandbox routes), `seed`,
+//! `clock` (virtual clock). This file holds the emulator object and the `Emulator` contract.
 
 mod apply;
 mod auth;
