@@ -20,6 +20,8 @@ mod persistence;
 mod refresh;
 #[path = "mypreferences/stage.rs"]
 mod stage;
+#[path = "mypreferences/throughput.rs"]
+mod throughput;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,10 +4,49 @@
 //! an unknown profile to delete) and `NotHonored` (a prior consent version when the profile
 //! already holds a newer one). Merging and refresh semantics live in `refresh.rs`.
 
+use std::collections::HashMap;
+
 use super::imports::{Action, Settings};
 use super::refresh::merge;
 use super::store::{Account, Profile, compare_versions};
 use super::wire::{ExceptionDefinition, ProfileRecord};
+
+/// AlternateId owners by lower-cased (type, value), so matching stays linear in the import
+/// size. Built once per processing step and kept up to date by `apply_record`.
+#[derive(Debug, Default)]
+pub struct AltIndex(HashMap<(String, String), u64>);
+
+impl AltIndex {
+    pub fn build(account: &Account) -> Self {
+        let mut index = Self::default();
+        account.profiles.values().for_each(|p| index.remember(p));
+        index
+    }
+
+    fn key(kind: &str, value: &str) -> (String, String) {
+        (kind.to_lowercase(), value.to_lowercase())
+    }
+
+    pub fn owner(&self, kind: &str, value: &str) -> Option<u64> {
+        self.0.get(&Self::key(kind, value)).copied()
+    }
+
+    fn remember(&mut self, profile: &Profile) {
+        for alt in &profile.alternate_ids {
+            self.0.insert(
+                Self::key(&alt.alternate_id_type, &alt.alternate_id),
+                profile.profile_id,
+            );
+        }
+    }
+
+    fn forget(&mut self, profile: &Profile) {
+        for alt in &profile.alternate_ids {
+            self.0
+                .remove(&Self::key(&alt.alternate_id_type, &alt.alternate_id));
+        }
+    }
+}
 
 /// Outcome of one record at execution.
 #[derive(Debug, PartialEq)]
@@ -20,26 +59,32 @@ pub enum Outcome {
 /// Applies one record; `create_date` is shared by every profile the import creates.
 pub fn apply_record(
     account: &mut Account,
+    index: &mut AltIndex,
     settings: &Settings,
     record: &ProfileRecord,
     create_date: &str,
 ) -> Outcome {
-    let target = find_target(account, settings, record);
+    let target = find_target(account, index, settings, record);
     match settings.action {
-        Action::Delete => delete(account, target),
-        Action::Add => add(account, settings, record, target, create_date),
+        Action::Delete => delete(account, index, target),
+        Action::Add => add(account, index, settings, record, target, create_date),
     }
 }
 
 /// The profile a record matches, if any.
-fn find_target(account: &Account, settings: &Settings, record: &ProfileRecord) -> Option<u64> {
+fn find_target(
+    account: &Account,
+    index: &AltIndex,
+    settings: &Settings,
+    record: &ProfileRecord,
+) -> Option<u64> {
     match &settings.match_value {
         Some(kind) => {
             let alt = record
                 .alternate_ids
                 .iter()
                 .find(|a| a.alternate_id_type.eq_ignore_ascii_case(kind))?;
-            account.find_by_alternate_id(kind, &alt.alternate_id)
+            index.owner(kind, &alt.alternate_id)
         }
         None => record
             .profile_id
@@ -47,9 +92,12 @@ fn find_target(account: &Account, settings: &Settings, record: &ProfileRecord) -
     }
 }
 
-fn delete(account: &mut Account, target: Option<u64>) -> Outcome {
+fn delete(account: &mut Account, index: &mut AltIndex, target: Option<u64>) -> Outcome {
     match target.and_then(|id| account.profiles.remove(&id)) {
-        Some(_) => Outcome::Processed,
+        Some(profile) => {
+            index.forget(&profile);
+            Outcome::Processed
+        }
         None => Outcome::Exception(ExceptionDefinition::new(
             "ProfileNotFound",
             "No profile matches this record.",
@@ -59,13 +107,14 @@ fn delete(account: &mut Account, target: Option<u64>) -> Outcome {
 
 fn add(
     account: &mut Account,
+    index: &mut AltIndex,
     settings: &Settings,
     record: &ProfileRecord,
     target: Option<u64>,
     create_date: &str,
 ) -> Outcome {
     for alt in &record.alternate_ids {
-        let owner = account.find_by_alternate_id(&alt.alternate_id_type, &alt.alternate_id);
+        let owner = index.owner(&alt.alternate_id_type, &alt.alternate_id);
         if owner.is_some() && owner != target {
             let message = format!(
                 "{} {} belongs to another profile.",
@@ -100,7 +149,9 @@ fn add(
         }
     };
     if let Some(profile) = account.profiles.get_mut(&id) {
+        index.forget(profile);
         merge(profile, record, settings.refresh, preserve);
+        index.remember(profile);
     }
     Outcome::Processed
 }

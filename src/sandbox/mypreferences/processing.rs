@@ -7,12 +7,14 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+
 use super::Mypreferences;
-use super::apply::{Outcome, apply_record};
+use super::apply::{AltIndex, Outcome, apply_record};
 use super::imports::{ExceptionRecord, Import, Status};
 use super::store::Account;
 use super::validate::Findings;
-use super::wire::ProfileRecord;
+use super::wire::{ExceptionDefinition, ProfileRecord};
 
 /// Whether an import still has processing ahead of it.
 pub fn is_busy(status: Status) -> bool {
@@ -78,14 +80,21 @@ fn process_chunk(import: &mut Import, account: &mut Account) -> bool {
         import.cursor = end;
     } else {
         let create_date = import.create_date.clone().unwrap_or_default();
-        for index in import.cursor..end {
-            let (seq, raw) = (import.staged[index].seq, import.staged[index].raw.clone());
-            let outcome = match serde_json::from_value::<ProfileRecord>(raw.clone()) {
-                Ok(record) => apply_record(account, &import.settings, &record, &create_date),
-                Err(e) => Outcome::Exception(super::wire::ExceptionDefinition::new(
-                    "InvalidRecord",
-                    e.to_string(),
-                )),
+        let mut index = AltIndex::build(account);
+        for at in import.cursor..end {
+            let staged = &import.staged[at];
+            // Staging validated the record, so it reads back; a failure is still reported.
+            let outcome = match ProfileRecord::deserialize(&staged.raw) {
+                Ok(record) => {
+                    apply_record(account, &mut index, &import.settings, &record, &create_date)
+                }
+                Err(e) => {
+                    Outcome::Exception(ExceptionDefinition::new("InvalidRecord", e.to_string()))
+                }
+            };
+            let (seq, raw) = match outcome {
+                Outcome::Exception(_) => (staged.seq, staged.raw.clone()),
+                _ => (staged.seq, serde_json::Value::Null),
             };
             record_outcome(import, outcome, seq, &raw);
         }

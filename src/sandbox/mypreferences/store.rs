@@ -86,14 +86,6 @@ impl Account {
             .map(String::as_str)
     }
 
-    /// The profile owning `value` of AlternateId type `kind` (case-insensitive, any state).
-    pub fn find_by_alternate_id(&self, kind: &str, value: &str) -> Option<u64> {
-        self.profiles
-            .values()
-            .find(|p| p.has_alternate_id(kind, value))
-            .map(|p| p.profile_id)
-    }
-
     pub fn allocate_profile_id(&mut self) -> u64 {
         let id = self.next_profile_id;
         self.next_profile_id += 1;
@@ -165,15 +157,6 @@ pub struct Profile {
     pub groups: Vec<StoredGroup>,
     pub profile_tags: Vec<StoredTag>,
     pub custom_fields: Vec<StoredCustomField>,
-}
-
-impl Profile {
-    pub fn has_alternate_id(&self, kind: &str, value: &str) -> bool {
-        self.alternate_ids.iter().any(|a| {
-            a.alternate_id_type.eq_ignore_ascii_case(kind)
-                && a.alternate_id.eq_ignore_ascii_case(value)
-        })
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! custom-field names are registered in the account instead of refused. Nothing here applies
 //! a record to profiles.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::imports::{Action, Settings};
@@ -71,7 +72,7 @@ impl Checker<'_> {
     /// Judges one staged record.
     pub fn check(&mut self, raw: &Value) -> Findings {
         let mut findings = Findings::default();
-        let record: ProfileRecord = match serde_json::from_value(raw.clone()) {
+        let record = match ProfileRecord::deserialize(raw) {
             Ok(record) => record,
             Err(e) => {
                 findings.add(
