@@ -71,7 +71,8 @@ async fn seed_refuses_unknown_keys_and_bad_rules_and_sets_strict() {
     let sb = start().await;
     assert!(sb.emu.seed(&json!({"programs": []})).is_err());
     assert!(sb.emu.seed(&json!({"email_regex": "("})).is_err());
-    sb.emu.seed(&json!({"strict": true, "accounts": [{"client_id": "ACME", "alternate_id_types": ["CRM"]}]})).expect("seed");
+    sb.emu.seed(&json!({"strict": true, "accounts": [{"client_id": "ACME", "alternate_id_types": ["CRM"],
+        "profiles": [{"AlternateIds": [{"AlternateIdType": "ERP", "AlternateId": "E1"}]}]}]})).expect("seed");
     assert!(sb.shared.strict());
     let url = format!("{}/_sandbox/mypreferences/account?client_id=ACME", sb.base);
     let account: Value = sb
@@ -83,7 +84,30 @@ async fn seed_refuses_unknown_keys_and_bad_rules_and_sets_strict() {
         .json()
         .await
         .expect("json");
-    assert_eq!(account["alternate_id_types"], json!(["CRM"]));
+    assert_eq!(account["alternate_id_types"], json!(["CRM", "ERP"]));
+    assert_eq!(
+        account["profiles"],
+        json!({}),
+        "the account view leaves profiles out"
+    );
+    let url = format!("{}/_sandbox/mypreferences/profiles?client_id=ACME", sb.base);
+    let profiles: Value = sb
+        .http
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        profiles[0]["ProfileId"], 1001,
+        "seeded profiles without an id get a system id"
+    );
+    assert_eq!(
+        profiles[0]["AlternateIds"][0]["IsActive"], true,
+        "seeded elements are active"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! Handlers of the five import operations (§4): Initiate, Stage, Execute, Retrieve status,
 //! Retrieve exceptions. Each checks, in order: account (404), authentication (401),
-//! permission (403), access token (401), state (409), body (400/413), then acts under the
-//! emulator lock. Processing after Execute runs in a spawned task (`processing.rs`).
+//! permission (403), access token (401), state (409), body (400), then acts under the
+//! emulator lock. Stage reads its body first, bounded by the configured limit (413), so an
+//! oversized body is never buffered whole. Processing after Execute runs in a spawned task
+//! (`processing.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,7 +9,8 @@
 //!  "accounts": [{"client_id": "ACME", ...same keys...}]}
 //! ```
 //!
-//! Lists add to what the account has; a profile with a `ProfileId` replaces that profile.
+//! Lists add to what the account has; a profile with a `ProfileId` replaces that profile, and
+//! the AlternateId types seeded profiles use are added to the account's types.
 
 use std::collections::BTreeMap;
 
@@ -98,6 +99,12 @@ fn apply_one(
             profile.profile_id = account.allocate_profile_id();
         }
         account.next_profile_id = account.next_profile_id.max(profile.profile_id + 1);
+        // The AlternateId types a seeded profile uses exist in its account.
+        let kinds = profile
+            .alternate_ids
+            .iter()
+            .map(|a| a.alternate_id_type.clone());
+        add_names(&mut account.alternate_id_types, kinds.collect());
         if profile.create_date.is_empty() {
             profile.create_date = format_iso(now);
         }
