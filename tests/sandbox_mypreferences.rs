@@ -18,6 +18,8 @@ mod initiate;
 mod persistence;
 #[path = "mypreferences/refresh.rs"]
 mod refresh;
+#[path = "mypreferences/schema.rs"]
+mod schema;
 #[path = "mypreferences/stage.rs"]
 mod stage;
 #[path = "mypreferences/throughput.rs"]
