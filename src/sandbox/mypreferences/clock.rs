@@ -6,6 +6,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// 9999-12-31T23:59:59Z, the last instant ISO-8601 without extension can write.
+const LATEST: u64 = 253_402_300_799;
+
 /// Seconds since the Unix epoch of `time` (0 before the epoch).
 pub fn unix_secs(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
@@ -15,6 +18,8 @@ pub fn unix_secs(time: SystemTime) -> u64 {
 
 /// `YYYY-MM-DDTHH:MM:SS` in UTC, the form of the notes' `Expires` example (no offset shown).
 pub fn format_iso(secs: u64) -> String {
+    // Clamped to the last second of year 9999: lifetimes and clock moves come from users.
+    let secs = secs.min(LATEST);
     let text = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs));
     text.to_string().trim_end_matches('Z').to_owned()
 }
@@ -65,6 +70,7 @@ mod tests {
             Some(1_709_654_400)
         );
         assert_eq!(parse_iso("yesterday"), None);
+        assert_eq!(format_iso(u64::MAX), "9999-12-31T23:59:59");
         assert_eq!(parse_iso("2024-13-05T16:00:00"), None);
     }
 }

@@ -143,7 +143,9 @@ pub async fn initiate(
             }
             account.alternate_id_types.push(kind.clone());
         }
-        account.initiated_at.retain(|t| t + 86_400 > now);
+        account
+            .initiated_at
+            .retain(|t| t.saturating_add(86_400) > now);
         if account.initiated_at.len() >= quota as usize {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -185,7 +185,7 @@ async fn token(
     let issued = OAuthToken {
         client_id: client_id.to_owned(),
         user_id,
-        expires_at: now + lifetime,
+        expires_at: now.saturating_add(lifetime),
     };
     state.oauth_tokens.retain(|_, t| t.expires_at > now);
     state.oauth_tokens.insert(access_token.clone(), issued);

@@ -98,7 +98,9 @@ fn apply_one(
         if profile.profile_id == 0 {
             profile.profile_id = account.allocate_profile_id();
         }
-        account.next_profile_id = account.next_profile_id.max(profile.profile_id + 1);
+        account.next_profile_id = account
+            .next_profile_id
+            .max(profile.profile_id.saturating_add(1));
         // The AlternateId types a seeded profile uses exist in its account.
         let kinds = profile
             .alternate_ids

@@ -88,7 +88,7 @@ impl Account {
 
     pub fn allocate_profile_id(&mut self) -> u64 {
         let id = self.next_profile_id;
-        self.next_profile_id += 1;
+        self.next_profile_id = self.next_profile_id.saturating_add(1);
         id
     }
 }
