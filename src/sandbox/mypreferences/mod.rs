@@ -188,4 +188,8 @@ impl Emulator for Mypreferences {
     fn fault_response(&self, fault: &InjectedFault) -> Response {
         routes::fault_response(&self.shared.faults(), fault)
     }
+
+    fn rewrite_path(&self, path: &str) -> Option<String> {
+        routes::canonical_path(&self.config.routes, path)
+    }
 }

@@ -14,6 +14,7 @@ use rand::Rng;
 
 use super::Mypreferences;
 use super::auth::{client_credentials, parse_scope};
+use super::config::Routes;
 use super::handlers;
 use super::store::OAuthToken;
 use super::wire::{ErrorBody, TokenError, TokenRequest, TokenResponse};
@@ -196,4 +197,65 @@ async fn token(
         scope,
     })
     .into_response()
+}
+
+/// The path with the literal segments of the matching route template in their configured
+/// case, when it differs only by case. ASP.NET Web API (the vendor's stack, judging by its
+/// help pages) routes case-insensitively, and the vendor's own pages write both `/api/3` and
+/// `/API/3` [I].
+pub fn canonical_path(routes: &Routes, path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let templates = [
+        &routes.token,
+        &routes.initiate,
+        &routes.stage,
+        &routes.execute,
+        &routes.status,
+        &routes.exceptions,
+    ];
+    for template in templates {
+        let literal: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+        if literal.len() != segments.len() {
+            continue;
+        }
+        let fits = literal
+            .iter()
+            .zip(&segments)
+            .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s));
+        if !fits {
+            continue;
+        }
+        let rebuilt: Vec<&str> = literal
+            .iter()
+            .zip(&segments)
+            .map(|(t, s)| if t.starts_with('{') { *s } else { *t })
+            .collect();
+        let canonical = format!("/{}", rebuilt.join("/"));
+        return (canonical != path).then_some(canonical);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_differing_only_in_case_are_canonicalised() {
+        let routes = Routes::default();
+        assert_eq!(
+            canonical_path(&routes, "/profiles/V4/Acme/bulkimport/123/status").as_deref(),
+            Some("/Profiles/v4/Acme/BulkImport/123/Status")
+        );
+        assert_eq!(
+            canonical_path(&routes, "/Profiles/v4/Acme/BulkImport"),
+            None,
+            "already canonical"
+        );
+        assert_eq!(
+            canonical_path(&routes, "/OAUTH/TOKEN").as_deref(),
+            Some("/oauth/token")
+        );
+        assert_eq!(canonical_path(&routes, "/Profiles/v4/Acme/Other"), None);
+    }
 }
