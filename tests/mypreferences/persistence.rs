@@ -181,6 +181,12 @@ async fn injected_faults_are_rendered_as_the_api_answers() {
     assert!(body["Message"].is_string());
     let (status, _, retry, _) = render(&emu, InjectedFault::VendorCode("429".into())).await;
     assert_eq!((status, retry.as_deref()), (429, Some("7")));
+    // Paths differing only in case are routed as the configured ones (ASP.NET-style) [I].
+    let rewritten = emu.rewrite_path("/profiles/v4/sandbox/bulkimport/42/EXECUTE");
+    assert_eq!(
+        rewritten.as_deref(),
+        Some("/Profiles/v4/sandbox/BulkImport/42/Execute")
+    );
     let (status, _, _, body) =
         render(&emu, InjectedFault::VendorCode("QuotaExceeded".into())).await;
     assert_eq!(
