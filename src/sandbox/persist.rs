@@ -164,15 +164,16 @@ pub async fn after_request(
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let resp = next.run(req).await;
     let dirty = st.shared.take_dirty(st.provider);
-    if st.persister.enabled() && (mutating || dirty) {
-        if let Err(e) = st.persister.persist(st.provider).await {
-            tracing::error!("sandbox: {e}");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "sandbox could not persist its state",
-            )
-                .into_response();
-        }
+    if st.persister.enabled()
+        && (mutating || dirty)
+        && let Err(e) = st.persister.persist(st.provider).await
+    {
+        tracing::error!("sandbox: {e}");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sandbox could not persist its state",
+        )
+            .into_response();
     }
     resp
 }
