@@ -26,20 +26,29 @@ const FORMAT: u64 = 1;
 pub struct Persister {
     dir: Option<PathBuf>,
     emulators: Vec<Arc<dyn Emulator>>,
-    /// One lock per emulator, so two writers never interleave on its temporary file.
-    locks: BTreeMap<&'static str, tokio::sync::Mutex<()>>,
+    slots: BTreeMap<&'static str, Slot>,
+}
+
+/// Write ordering of one emulator. A snapshot gets its sequence number under `taking`; the
+/// file is written under `written` (a plain mutex held inside the blocking task, so it holds
+/// even if the awaiting task is aborted) and only when no newer snapshot was written already:
+/// an older snapshot never replaces a newer one.
+#[derive(Default)]
+struct Slot {
+    taking: tokio::sync::Mutex<u64>,
+    written: Arc<std::sync::Mutex<u64>>,
 }
 
 impl Persister {
     pub fn new(dir: Option<PathBuf>, emulators: Vec<Arc<dyn Emulator>>) -> Self {
-        let locks = emulators
+        let slots = emulators
             .iter()
-            .map(|e| (e.name(), tokio::sync::Mutex::new(())))
+            .map(|e| (e.name(), Slot::default()))
             .collect();
         Self {
             dir,
             emulators,
-            locks,
+            slots,
         }
     }
 
@@ -85,14 +94,31 @@ impl Persister {
         let Some(emulator) = self.emulators.iter().find(|e| e.name() == name) else {
             return Ok(());
         };
-        let Some(lock) = self.locks.get(name) else {
+        let Some(slot) = self.slots.get(name) else {
             return Ok(());
         };
-        let _guard = lock.lock().await;
-        let doc = json!({"format": FORMAT, "provider": name, "snapshot": emulator.snapshot()});
+        let (seq, doc) = {
+            let mut taken = slot.taking.lock().await;
+            *taken += 1;
+            let doc = json!({"format": FORMAT, "provider": name, "snapshot": emulator.snapshot()});
+            (*taken, doc)
+        };
         let path = file_of(dir, name);
         let target = path.clone();
-        tokio::task::spawn_blocking(move || write_atomic(&target, &doc))
+        let written = slot.written.clone();
+        let write = move || {
+            let mut last = match written.lock() {
+                Ok(l) => l,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if *last >= seq {
+                return Ok(());
+            }
+            write_atomic(&target, &doc)?;
+            *last = seq;
+            Ok(())
+        };
+        tokio::task::spawn_blocking(write)
             .await
             .map_err(|e| SandboxError::Write {
                 path: path.clone(),

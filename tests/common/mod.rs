@@ -14,24 +14,48 @@ use serde_json::{Value, json};
 
 /// A sandbox in memory, jobs taking `processing_ms` from queued to finished.
 pub async fn start_sandbox(processing_ms: u64) -> RunningSandbox {
-    start_with(SandboxOptions { config: config(processing_ms), ..SandboxOptions::default() }).await
+    start_with(SandboxOptions {
+        config: config(processing_ms),
+        ..SandboxOptions::default()
+    })
+    .await
 }
 
 pub fn config(processing_ms: u64) -> SandboxConfig {
-    SandboxConfig { processing_time: Duration::from_millis(processing_ms), ..SandboxConfig::default() }
+    SandboxConfig {
+        processing_time: Duration::from_millis(processing_ms),
+        ..SandboxConfig::default()
+    }
 }
 
 pub async fn start_with(opts: SandboxOptions) -> RunningSandbox {
-    bulkspec::sandbox::start(opts).await.expect("sandbox starts")
+    bulkspec::sandbox::start(opts)
+        .await
+        .expect("sandbox starts")
+}
+
+thread_local! {
+    /// One client per test thread (each tokio test has its own thread and runtime): building a
+    /// TLS-capable client costs tens of milliseconds in debug builds.
+    static CLIENT: reqwest::Client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .no_proxy()
+        .build()
+        .expect("client");
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
+    CLIENT.with(Clone::clone)
 }
 
 /// POSTs JSON to a control route and returns the answer's JSON, asserting a 2xx status.
 pub async fn control(sandbox: &RunningSandbox, path: &str, body: Value) -> Value {
-    let resp = client().post(format!("{}{path}", sandbox.base_url())).json(&body).send().await.expect("send");
+    let resp = client()
+        .post(format!("{}{path}", sandbox.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
     let status = resp.status();
     let body: Value = resp.json().await.expect("json");
     assert!(status.is_success(), "{path}: {status} {body}");
@@ -40,7 +64,11 @@ pub async fn control(sandbox: &RunningSandbox, path: &str, body: Value) -> Value
 
 /// GETs JSON from the sandbox.
 pub async fn get_json(sandbox: &RunningSandbox, path: &str) -> Value {
-    let resp = client().get(format!("{}{path}", sandbox.base_url())).send().await.expect("send");
+    let resp = client()
+        .get(format!("{}{path}", sandbox.base_url()))
+        .send()
+        .await
+        .expect("send");
     assert!(resp.status().is_success(), "{path}: {}", resp.status());
     resp.json().await.expect("json")
 }
@@ -57,7 +85,10 @@ pub fn vendor_specs_dir() -> PathBuf {
         if candidate.is_dir() {
             return candidate;
         }
-        assert!(dir.pop(), "no shared/vendor-specs above the crate; set BULKSPEC_VENDOR_SPECS");
+        assert!(
+            dir.pop(),
+            "no shared/vendor-specs above the crate; set BULKSPEC_VENDOR_SPECS"
+        );
     }
 }
 
@@ -73,7 +104,10 @@ pub fn vendor_doc(file: &str) -> Value {
 pub fn swagger_schema(file: &str, definition: &str) -> Value {
     let doc = vendor_doc(file);
     let definitions = doc["definitions"].clone();
-    assert!(definitions.get(definition).is_some(), "{file} has no definition {definition}");
+    assert!(
+        definitions.get(definition).is_some(),
+        "{file} has no definition {definition}"
+    );
     json!({"$ref": format!("#/definitions/{definition}"), "definitions": definitions})
 }
 
@@ -96,7 +130,13 @@ pub fn close_definitions(schema: &mut Value, definitions: &[&str]) {
 /// Validates with draft 4 (the JSON Schema dialect of Swagger 2.0); panics listing every error.
 pub fn assert_schema(schema: &Value, instance: &Value) {
     let validator = jsonschema::draft4::new(schema).expect("schema compiles");
-    let errors: Vec<String> =
-        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "{instance}\ndoes not match the vendor schema:\n{}", errors.join("\n"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{instance}\ndoes not match the vendor schema:\n{}",
+        errors.join("\n")
+    );
 }
