@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::Scope;
 use crate::sandbox::marketo::parse::{Format, Parsed, RowCheck, reason_file};
-use crate::sandbox::marketo::store::{Member, Program, Store};
+use crate::sandbox::marketo::store::{Member, Name, Program, Store};
 
 /// What an import asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,13 +104,14 @@ fn scoped<'r>(
     parsed: &'r Parsed,
     row: &'r StringRecord,
     scope: Scope,
-) -> impl Iterator<Item = (&'r str, &'r str)> {
+) -> impl Iterator<Item = (&'r Name, &'r str)> {
     parsed
         .columns
         .iter()
+        .zip(&parsed.names)
         .zip(row.iter())
-        .filter(move |(c, v)| c.scope == scope && c.name != "id" && !v.is_empty())
-        .map(|(c, v)| (c.name.as_str(), v))
+        .filter(move |((c, _), v)| c.scope == scope && c.name != "id" && !v.is_empty())
+        .map(|((_, n), v)| (n, v))
 }
 
 fn apply_members<'a>(
@@ -130,6 +131,7 @@ fn apply_members<'a>(
             members: BTreeMap::new(),
         });
     let new_rank = program.rank(status);
+    let status = Name::from(status);
     let mut verdicts = Vec::with_capacity(parsed.rows.len());
     for (row, check) in &parsed.rows {
         let warning = match check {
@@ -149,7 +151,7 @@ fn apply_members<'a>(
             }
             None => {
                 let fields =
-                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.to_owned(), v.to_owned()));
+                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.clone(), v.to_owned()));
                 store.create_lead(
                     crate::sandbox::marketo::store::DEFAULT_PARTITION,
                     fields.collect(),
@@ -157,20 +159,18 @@ fn apply_members<'a>(
             }
         };
         let member = program.members.entry(lead_id).or_insert_with(|| Member {
-            status: status.to_owned(),
+            status: status.clone(),
             fields: BTreeMap::new(),
         });
         // One-way progression: a member already further along keeps its status.
-        if program
-            .statuses
-            .iter()
-            .position(|s| s.eq_ignore_ascii_case(&member.status))
-            <= new_rank
+        if member.status != status
+            && program.statuses.iter().position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
+                <= new_rank
         {
-            member.status = status.to_owned();
+            member.status = status.clone();
         }
         for (k, v) in scoped(parsed, row, Scope::ProgramMember) {
-            member.fields.insert(k.to_owned(), v.to_owned());
+            member.fields.insert(k.clone(), v.to_owned());
         }
         verdicts.push(Verdict::Imported(warning));
     }
@@ -225,7 +225,7 @@ fn apply_leads<'a>(
             }
             [] => {
                 let fields =
-                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.to_owned(), v.to_owned()));
+                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.clone(), v.to_owned()));
                 let id = store.create_lead(partition, fields.collect());
                 if lookup != "email" && !key.is_empty() {
                     index.entry(key.to_owned()).or_default().push(id);

@@ -13,6 +13,7 @@ use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{self, Check, FieldDef, Scope};
+use crate::sandbox::marketo::store::Name;
 
 /// The `format` parameter (case-insensitive on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,8 @@ pub enum RowCheck {
 pub struct Parsed {
     pub header: StringRecord,
     pub columns: Vec<FieldDef>,
+    /// The canonical name of each column, shared by every record it is written to.
+    pub names: Vec<Name>,
     pub rows: Vec<(StringRecord, RowCheck)>,
 }
 
@@ -103,11 +106,8 @@ pub fn parse(
             Err(e) => return Err(describe(e)),
         }
     }
-    Ok(Parsed {
-        header,
-        columns,
-        rows,
-    })
+    let names = columns.iter().map(|c| Name::from(c.name.as_str())).collect();
+    Ok(Parsed { header, columns, names, rows })
 }
 
 /// Maps each header name (case-insensitive) to a known field; unknown or repeated names fail.

@@ -2,29 +2,75 @@
 //! ordered statuses and members, static lists, partitions and custom fields. Pure data and its
 //! invariants; no HTTP, no batches.
 
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sandbox::marketo::fields::FieldDef;
 
 /// The partition every instance has.
 pub const DEFAULT_PARTITION: &str = "Default";
 
+/// A field or status name, shared by the many records that carry it: an import of 200,000 rows
+/// allocates each column name once, not once per row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Name(Arc::from(String::deserialize(d)?)))
+    }
+}
+
+/// Lower-cases an email for the index, allocating only when it has upper-case letters.
+fn email_key(email: &str) -> Cow<'_, str> {
+    if email.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(email.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(email)
+    }
+}
+
 /// A person. `fields` holds REST API names to values, `email` included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub id: u64,
     pub partition: String,
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<Name, String>,
 }
 
 /// A program's membership of one lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
-    pub status: String,
+    pub status: Name,
     /// Custom program-member fields imported with the membership.
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<Name, String>,
 }
 
 /// A program; `statuses` is in progression order (a member never moves back).
@@ -118,7 +164,7 @@ impl Store {
     }
 
     /// Creates a lead and returns its id.
-    pub fn create_lead(&mut self, partition: &str, fields: BTreeMap<String, String>) -> u64 {
+    pub fn create_lead(&mut self, partition: &str, fields: BTreeMap<Name, String>) -> u64 {
         let id = self.next_lead_id;
         self.next_lead_id += 1;
         if let Some(email) = fields.get("email").filter(|e| !e.is_empty()) {
@@ -139,28 +185,36 @@ impl Store {
     }
 
     /// Sets non-empty values on a lead, keeping the email index right.
-    pub fn update_lead<'a>(&mut self, id: u64, values: impl Iterator<Item = (&'a str, &'a str)>) {
-        let Some(lead) = self.leads.get_mut(&id) else {
-            return;
-        };
+    pub fn update_lead<'a>(&mut self, id: u64, values: impl Iterator<Item = (&'a Name, &'a str)>) {
+        let Some(lead) = self.leads.get_mut(&id) else { return };
         let mut email_change = None;
         for (name, value) in values {
             if value.is_empty() {
                 continue;
             }
-            if name == "email" && lead.fields.get("email").map(String::as_str) != Some(value) {
-                email_change = Some((lead.fields.get("email").cloned(), value.to_owned()));
+            match lead.fields.get_mut(name.as_str()) {
+                Some(old) if old == value => continue,
+                Some(old) => {
+                    if name.as_str() == "email" {
+                        email_change = Some((Some(old.clone()), value.to_owned()));
+                    }
+                    // Reuses the old value's buffer.
+                    old.clear();
+                    old.push_str(value);
+                }
+                None => {
+                    if name.as_str() == "email" {
+                        email_change = Some((None, value.to_owned()));
+                    }
+                    lead.fields.insert(name.clone(), value.to_owned());
+                }
             }
-            lead.fields.insert(name.to_owned(), value.to_owned());
         }
         if let Some((old, new)) = email_change {
-            if let Some(ids) = old.and_then(|o| self.by_email.get_mut(&o.to_ascii_lowercase())) {
+            if let Some(ids) = old.and_then(|o| self.by_email.get_mut(email_key(&o).as_ref())) {
                 ids.retain(|l| *l != id);
             }
-            self.by_email
-                .entry(new.to_ascii_lowercase())
-                .or_default()
-                .push(id);
+            self.by_email.entry(email_key(&new).into_owned()).or_default().push(id);
         }
     }
 
@@ -278,11 +332,11 @@ impl Store {
             Some(v) => v.as_str().ok_or("partition must be a string")?.to_owned(),
             None => DEFAULT_PARTITION.to_owned(),
         };
-        let fields: BTreeMap<String, String> = lead
+        let fields: BTreeMap<Name, String> = lead
             .into_iter()
             .map(|(k, v)| {
                 (
-                    k,
+                    Name::from(k.as_str()),
                     v.as_str()
                         .map(str::to_owned)
                         .unwrap_or_else(|| v.to_string()),
