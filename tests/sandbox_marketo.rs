@@ -1,6 +1,9 @@
 //! The Marketo emulator over real HTTP, item by item of marketo.md §14, with the import answers
 //! validated against the vendor's Swagger document.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! clock), fault injection (each kind, determinism, dropped connections), persistence across
 //! restarts, the embedded mode.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

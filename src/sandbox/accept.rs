@@ -126,3 +126,68 @@ fn rewrite(emulators: &[Arc<dyn Emulator>], req: &mut Request<Body>) {
         return;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::response::{IntoResponse, Response};
+
+    use super::rewrite;
+    use crate::sandbox::core::{Emulator, EmulatorError, InjectedFault};
+
+    /// An emulator whose vendor ignores case and double slashes, like Eloqua.
+    struct Tolerant;
+
+    impl Emulator for Tolerant {
+        fn name(&self) -> &'static str {
+            "tolerant"
+        }
+        fn api_router(self: Arc<Self>) -> Router {
+            Router::new()
+        }
+        fn inspect_router(self: Arc<Self>) -> Router {
+            Router::new()
+        }
+        fn seed(&self, _: &serde_json::Value) -> Result<(), EmulatorError> {
+            Ok(())
+        }
+        fn reset(&self) {}
+        fn snapshot(&self) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+        fn restore(&self, _: serde_json::Value) -> Result<(), EmulatorError> {
+            Ok(())
+        }
+        fn fault_response(&self, _: &InjectedFault) -> Response {
+            ().into_response()
+        }
+        fn rewrite_path(&self, path: &str) -> Option<String> {
+            Some(path.replace("//", "/").to_ascii_lowercase())
+        }
+    }
+
+    fn rewritten(uri: &str) -> String {
+        let emulators: Vec<Arc<dyn Emulator>> = vec![Arc::new(Tolerant)];
+        let mut req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        rewrite(&emulators, &mut req);
+        req.uri().to_string()
+    }
+
+    #[test]
+    fn rewrites_below_the_owning_prefix_only() {
+        assert_eq!(
+            rewritten("/tolerant//API/Bulk?x=A"),
+            "/tolerant/api/bulk?x=A"
+        );
+        assert_eq!(rewritten("/tolerant"), "/tolerant");
+        assert_eq!(rewritten("/tolerantX/API"), "/tolerantX/API");
+        assert_eq!(
+            rewritten("/_sandbox/tolerant/API"),
+            "/_sandbox/tolerant/API"
+        );
+    }
+}

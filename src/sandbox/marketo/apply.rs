@@ -164,7 +164,10 @@ fn apply_members<'a>(
         });
         // One-way progression: a member already further along keeps its status.
         if member.status != status
-            && program.statuses.iter().position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
+            && program
+                .statuses
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
                 <= new_rank
         {
             member.status = status.clone();

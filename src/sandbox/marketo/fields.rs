@@ -193,16 +193,19 @@ pub fn check_value(field: &FieldDef, value: &str) -> Check {
     }
 }
 
-/// A plausible address: one `@`, a non-empty local part, a dotted domain, no spaces.
+/// A plausible address: one `@`, a non-empty local part, a dotted domain without empty labels,
+/// no whitespace. Byte-wise: it runs once per row of every import.
 pub fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
         && !domain.contains('@')
-        && !value.contains(char::is_whitespace)
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|part| !part.is_empty())
+        && !value.bytes().any(|b| b.is_ascii_whitespace())
 }
 
 fn is_boolean(v: &str) -> bool {

@@ -101,13 +101,22 @@ pub fn parse(
             Ok(false) => break,
             Ok(true) => {
                 let check = check_row(&record, &columns, kind, email);
-                rows.push((std::mem::take(&mut record), check));
+                // A clone is allocated at its exact size; the reused buffer stays large.
+                rows.push((record.clone(), check));
             }
             Err(e) => return Err(describe(e)),
         }
     }
-    let names = columns.iter().map(|c| Name::from(c.name.as_str())).collect();
-    Ok(Parsed { header, columns, names, rows })
+    let names = columns
+        .iter()
+        .map(|c| Name::from(c.name.as_str()))
+        .collect();
+    Ok(Parsed {
+        header,
+        columns,
+        names,
+        rows,
+    })
 }
 
 /// Maps each header name (case-insensitive) to a known field; unknown or repeated names fail.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use xxhash_rust::xxh3::Xxh3Builder;
 
 use crate::sandbox::marketo::fields::FieldDef;
 
@@ -117,7 +118,7 @@ pub struct Store {
     pub custom_fields: Vec<FieldDef>,
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
-    by_email: HashMap<String, Vec<u64>>,
+    by_email: HashMap<String, Vec<u64>, Xxh3Builder>,
 }
 
 impl Default for Store {
@@ -132,7 +133,7 @@ impl Default for Store {
                 writable: true,
             }],
             custom_fields: Vec::new(),
-            by_email: HashMap::new(),
+            by_email: HashMap::default(),
         }
     }
 }
@@ -186,7 +187,9 @@ impl Store {
 
     /// Sets non-empty values on a lead, keeping the email index right.
     pub fn update_lead<'a>(&mut self, id: u64, values: impl Iterator<Item = (&'a Name, &'a str)>) {
-        let Some(lead) = self.leads.get_mut(&id) else { return };
+        let Some(lead) = self.leads.get_mut(&id) else {
+            return;
+        };
         let mut email_change = None;
         for (name, value) in values {
             if value.is_empty() {
@@ -214,7 +217,10 @@ impl Store {
             if let Some(ids) = old.and_then(|o| self.by_email.get_mut(email_key(&o).as_ref())) {
                 ids.retain(|l| *l != id);
             }
-            self.by_email.entry(email_key(&new).into_owned()).or_default().push(id);
+            self.by_email
+                .entry(email_key(&new).into_owned())
+                .or_default()
+                .push(id);
         }
     }
 
