@@ -7,6 +7,7 @@
 //!
 //! This module must not know any vendor's wire format: that lives in the emulator folders.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -73,6 +74,21 @@ pub struct FaultConfig {
     /// Seed of the fault choices; the same seed and request sequence give the same faults.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Restricts error/latency/drop faults to API requests whose path (below the provider
+    /// prefix) contains one of these strings, e.g. `/bulk/v1/leads.json`; empty = every path.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Dropped requests are first processed (an import is accepted) and only their response is
+    /// lost, so a client's resume logic is exercised. Default: dropped before processing.
+    #[serde(default)]
+    pub drop_after_processing: bool,
+    /// 1-based numbers of the matching API calls (counted from when these faults were posted)
+    /// that always get an injected error, whatever `error_rate` says.
+    #[serde(default)]
+    pub error_on_calls: Vec<u64>,
+    /// 1-based numbers of the matching API calls whose connection is always dropped.
+    #[serde(default)]
+    pub drop_on_calls: Vec<u64>,
 }
 
 /// A rate limit set through the faults route.
@@ -100,6 +116,11 @@ pub struct Shared {
     strict: AtomicBool,
     faults: RwLock<FaultConfig>,
     rng: Mutex<StdRng>,
+    /// Added to the wall clock by `/_sandbox/clock`, so tests can age tokens and batches.
+    clock_offset: Mutex<Duration>,
+    /// Emulators whose state changed outside a request (a job finished) and must be persisted.
+    dirty: Mutex<BTreeSet<&'static str>>,
+    dirty_notify: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Shared {
@@ -116,6 +137,9 @@ impl Shared {
             strict: AtomicBool::new(config.strict),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             faults: RwLock::new(FaultConfig::default()),
+            clock_offset: Mutex::new(Duration::ZERO),
+            dirty: Mutex::new(BTreeSet::new()),
+            dirty_notify: tokio::sync::Notify::new(),
             config,
         })
     }
@@ -182,8 +206,56 @@ impl Shared {
         }
     }
 
+    /// The sandbox clock: the wall clock plus whatever `/_sandbox/clock` advanced it by.
     pub fn now(&self) -> SystemTime {
-        SystemTime::now()
+        SystemTime::now() + self.clock_offset()
+    }
+
+    /// How far the sandbox clock runs ahead of the wall clock.
+    pub fn clock_offset(&self) -> Duration {
+        match self.clock_offset.lock() {
+            Ok(o) => *o,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Moves the sandbox clock forward (token expiry, batch retention, daily quotas).
+    pub fn advance_clock(&self, by: Duration) {
+        match self.clock_offset.lock() {
+            Ok(mut o) => *o += by,
+            Err(poisoned) => *poisoned.into_inner() += by,
+        }
+    }
+
+    /// Puts the sandbox clock back on the wall clock (`/_sandbox/reset`).
+    pub fn reset_clock(&self) {
+        match self.clock_offset.lock() {
+            Ok(mut o) => *o = Duration::ZERO,
+            Err(poisoned) => *poisoned.into_inner() = Duration::ZERO,
+        }
+    }
+
+    /// Tells the server that an emulator's state changed outside a request (e.g. a job finished
+    /// in the background), so its snapshot must be written.
+    pub fn mark_dirty(&self, provider: &'static str) {
+        match self.dirty.lock() {
+            Ok(mut d) => d.insert(provider),
+            Err(poisoned) => poisoned.into_inner().insert(provider),
+        };
+        self.dirty_notify.notify_one();
+    }
+
+    /// Removes `provider` from the dirty set, saying whether it was there.
+    pub fn take_dirty(&self, provider: &str) -> bool {
+        match self.dirty.lock() {
+            Ok(mut d) => d.remove(provider),
+            Err(poisoned) => poisoned.into_inner().remove(provider),
+        }
+    }
+
+    /// Resolves when some emulator was marked dirty since the last wait.
+    pub async fn dirty_changed(&self) {
+        self.dirty_notify.notified().await;
     }
 }
 

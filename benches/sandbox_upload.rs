@@ -1,0 +1,130 @@
+//! Sandbox benchmark (no harness): a Marketo program-member upload of just under 10 MB is sent,
+//! parsed and its batch completed, timed from the POST to the `Complete` status; plus the
+//! sandbox's start-up time. Target: >= 100 MB/s, start-up < 1 s.
+//!
+//! Run: `cargo bench --bench sandbox_upload`
+
+use std::time::{Duration, Instant};
+
+use bulkspec::sandbox::core::SandboxConfig;
+use bulkspec::sandbox::{SandboxOptions, start};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+
+const LIMIT: usize = 10 * 1024 * 1024;
+const RUNS: usize = 7;
+
+/// A CSV of distinct people, as large as fits under the 10 MB body limit with the multipart
+/// framing.
+fn csv_file() -> String {
+    let mut file = String::from("email,firstName,lastName,company,leadScore\n");
+    let mut i = 0u64;
+    loop {
+        let line = format!(
+            "person.{i:07}@example.org,First{i},Last{i},Company {} Inc,{}\n",
+            i % 977,
+            i % 100
+        );
+        if file.len() + line.len() > LIMIT - 4096 {
+            return file;
+        }
+        file.push_str(&line);
+        i += 1;
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = SandboxConfig {
+        processing_time: Duration::ZERO,
+        ..SandboxConfig::default()
+    };
+    let t0 = Instant::now();
+    let sandbox = start(SandboxOptions {
+        config,
+        ..SandboxOptions::default()
+    })
+    .await?;
+    let startup = t0.elapsed();
+    let base = sandbox.base_url();
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let token: Value = http
+        .get(format!("{base}/marketo/identity/oauth/token?grant_type=client_credentials&client_id=sandbox&client_secret=sandbox"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"].as_str().ok_or("no token")?.to_owned();
+    let file = csv_file();
+    let rows = file.lines().count() - 1;
+    let mut rates = Vec::new();
+    for run in 0..RUNS {
+        // A fresh program each run, so every row creates a membership.
+        let program = 5000 + run;
+        let part = Part::bytes(file.clone().into_bytes())
+            .file_name("members.csv")
+            .mime_str("text/csv")?;
+        let url = format!(
+            "{base}/marketo/bulk/v1/program/{program}/members/import.json?format=csv&programMemberStatus=On%20List"
+        );
+        let started = Instant::now();
+        let created: Value = http
+            .post(url)
+            .bearer_auth(&token)
+            .multipart(Form::new().part("file", part))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let batch = created["result"][0]["batchId"]
+            .as_i64()
+            .ok_or_else(|| format!("import refused: {created}"))?;
+        let status_url =
+            format!("{base}/marketo/bulk/v1/program/members/import/{batch}/status.json");
+        let done = loop {
+            let body: Value = http
+                .get(&status_url)
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            match body["result"][0]["status"].as_str() {
+                Some("Complete") => break body,
+                Some("Failed") | None => return Err(format!("batch failed: {body}").into()),
+                _ => {}
+            }
+        };
+        let elapsed = started.elapsed();
+        let processed = done["result"][0]["numOfLeadsProcessed"]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        if processed != rows {
+            return Err(format!("{processed} of {rows} rows processed").into());
+        }
+        let rate = file.len() as f64 / 1e6 / elapsed.as_secs_f64();
+        println!(
+            "run {run}: {:.1} MB in {:?} = {rate:.0} MB/s",
+            file.len() as f64 / 1e6,
+            elapsed
+        );
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    println!("start-up: {startup:?}");
+    println!(
+        "upload+parse+complete of {:.1} MB ({rows} rows): median {:.0} MB/s, best {:.0} MB/s, worst {:.0} MB/s",
+        file.len() as f64 / 1e6,
+        rates[rates.len() / 2],
+        rates[rates.len() - 1],
+        rates[0]
+    );
+    sandbox.shutdown().await?;
+    Ok(())
+}
