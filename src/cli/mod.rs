@@ -6,6 +6,7 @@ mod completions;
 pub mod exit;
 mod plan;
 mod render;
+mod sandbox;
 mod schema;
 mod state;
 mod state_open;
@@ -90,7 +91,8 @@ where
         Command::Man => completions::man(&cx),
         Command::Plan(a) => plan::run(&cx, &a),
         Command::State(c) => state::run(&cx, &c),
-        Command::Apply(_) | Command::Status(_) | Command::Report(_) | Command::Sandbox(_) => {
+        Command::Sandbox(a) => sandbox::run(&cx, &a),
+        Command::Apply(_) | Command::Status(_) | Command::Report(_) => {
             cx.out
                 .error("error: this command is not available in this build yet\n");
             Exit::Error

@@ -164,7 +164,7 @@ pub async fn run_until_ctrl_c(opts: SandboxOptions) -> Result<(), SandboxError> 
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() -> Result<(), SandboxError> {
+pub async fn wait_for_signal() -> Result<(), SandboxError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).map_err(SandboxError::Signal)?;
     tokio::select! {
@@ -174,7 +174,7 @@ async fn wait_for_signal() -> Result<(), SandboxError> {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> Result<(), SandboxError> {
+pub async fn wait_for_signal() -> Result<(), SandboxError> {
     tokio::signal::ctrl_c().await.map_err(SandboxError::Signal)
 }
 
