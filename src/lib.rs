@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod output;
 pub mod plan;
+pub mod providers;
 pub mod sandbox;
 pub mod source;
 pub mod spec;
