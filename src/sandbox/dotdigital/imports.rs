@@ -1,0 +1,220 @@
+//! The bulk insight import endpoints (notes §5, §7, §11 items 5-10): create (202), status and
+//! report, and the asynchronous processing that moves an import through `NotStarted`,
+//! `NotFinished` and `Finished` (or `Failed`).
+//!
+//! By default the statuses advance over `Shared::processing_time()` in a spawned task; with the
+//! seed's `polls_per_step: N` they advance one step every N status polls (deterministic tests).
+//! The record rules themselves are in `rules.rs` and `commit.rs`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+
+use super::Dotdigital;
+use super::commit::commit;
+use super::errors::ApiError;
+use super::rules::{prepare, valid_collection_name};
+use super::store::Import;
+use super::wire::{ImportOut, ImportStatus, RecordsIn};
+
+/// `POST /v2/contacts/transactional-data/import/{collectionName}`.
+pub async fn create(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (allow_dashes, limit) = {
+        let store = emu.store();
+        (store.settings.allow_dashes, store.settings.max_request_bytes)
+    };
+    if !valid_collection_name(&collection, allow_dashes) {
+        return Err(ApiError::invalid_collection_name());
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|ct| !ct.to_ascii_lowercase().contains("json")) {
+        return Err(ApiError::content_type());
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))?;
+    let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<RecordsIn>(&bytes))
+        .await
+        .map_err(|_| ApiError::unknown(StatusCode::INTERNAL_SERVER_ERROR))?;
+    let records = match parsed {
+        Ok(r) => r.0,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err(ApiError::validation_failed("The request body must be a JSON array of records."));
+        }
+        Err(_) => return Err(ApiError::body_mismatch()),
+    };
+    let id = emu.new_guid();
+    let manual = {
+        let mut store = emu.store();
+        let max = store.settings.max_active_imports;
+        if store.active_imports() >= max {
+            return Err(ApiError::too_many_imports(max));
+        }
+        let fail = decide_failure(&emu, &mut store.settings);
+        let manual = store.settings.polls_per_step.is_some();
+        store.imports.insert(
+            id.clone(),
+            Import {
+                id: id.clone(),
+                collection,
+                status: ImportStatus::NotStarted,
+                pending: Some(records),
+                report: None,
+                fail,
+                polls: 0,
+                running: !manual,
+            },
+        );
+        manual
+    };
+    if !manual {
+        spawn_driver(emu.clone(), id.clone());
+    }
+    let out = ImportOut { id: &id, status: ImportStatus::NotStarted };
+    Ok((StatusCode::ACCEPTED, Json(out)).into_response())
+}
+
+/// Fault injection: the next N imports, or a seeded share of them, end `Failed`.
+fn decide_failure(emu: &Dotdigital, settings: &mut super::settings::Settings) -> bool {
+    if settings.fail_next_imports > 0 {
+        settings.fail_next_imports -= 1;
+        return true;
+    }
+    settings.import_failure_rate > 0.0
+        && emu.shared.with_rng(|rng| rng.random::<f64>() < settings.import_failure_rate)
+}
+
+/// Drives one import through its statuses over the processing time.
+fn spawn_driver(emu: Arc<Dotdigital>, id: String) {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let total = emu.shared.processing_time();
+        tokio::time::sleep(total / 3).await;
+        emu.set_status(&id, ImportStatus::NotFinished);
+        emu.process(&id).await;
+        tokio::time::sleep(total.saturating_sub(started.elapsed())).await;
+        emu.finish(&id);
+    });
+}
+
+impl Dotdigital {
+    fn set_status(&self, id: &str, status: ImportStatus) {
+        if let Some(import) = self.store().imports.get_mut(id)
+            && !import.status.is_terminal()
+        {
+            import.status = status;
+        }
+    }
+
+    /// Applies the pending records (once): stateless rules off the lock, then the commit.
+    async fn process(self: &Arc<Self>, id: &str) {
+        let taken = {
+            let mut store = self.store();
+            let limits = store.settings.limits.clone();
+            store.imports.get_mut(id).and_then(|i| {
+                let fail = i.fail;
+                i.pending.take().map(|records| (records, limits, fail, i.collection.clone()))
+            })
+        };
+        let Some((records, limits, fail, collection)) = taken else { return };
+        if fail {
+            return;
+        }
+        let Ok(prepared) = tokio::task::spawn_blocking(move || prepare(records, &limits)).await else {
+            return;
+        };
+        let strict = self.shared.strict();
+        let mut store = self.store();
+        let report = commit(&mut store, &collection, prepared, strict);
+        if let Some(import) = store.imports.get_mut(id) {
+            import.report = Some(report);
+        }
+    }
+
+    /// Terminal status: `Finished` with a report, `Failed` without one.
+    fn finish(&self, id: &str) {
+        if let Some(import) = self.store().imports.get_mut(id)
+            && !import.status.is_terminal()
+        {
+            import.status = if import.report.is_some() { ImportStatus::Finished } else { ImportStatus::Failed };
+            import.running = false;
+        }
+    }
+}
+
+/// What a status poll has to do after the lock is released.
+enum Next {
+    Nothing,
+    Restart,
+    Complete,
+}
+
+/// `GET /v2/contacts/transactional-data/import/{importId}`.
+pub async fn status(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = id.to_ascii_lowercase();
+    let next = {
+        let mut store = emu.store();
+        let per_step = store.settings.polls_per_step;
+        let import = store.imports.get_mut(&id).ok_or_else(ApiError::import_not_found)?;
+        poll(import, per_step)
+    };
+    match next {
+        Next::Nothing => {}
+        Next::Restart => spawn_driver(emu.clone(), id.clone()),
+        Next::Complete => {
+            emu.process(&id).await;
+            emu.finish(&id);
+        }
+    }
+    let store = emu.store();
+    let import = store.imports.get(&id).ok_or_else(ApiError::import_not_found)?;
+    Ok(Json(ImportOut { id: &import.id, status: import.status }).into_response())
+}
+
+/// Counts a poll; in manual mode advances the status, in timed mode restarts a restored import.
+fn poll(import: &mut Import, per_step: Option<u32>) -> Next {
+    import.polls = import.polls.saturating_add(1);
+    if import.status.is_terminal() {
+        return Next::Nothing;
+    }
+    match per_step {
+        Some(n) if import.polls >= n.saturating_mul(2) => Next::Complete,
+        Some(n) => {
+            if import.polls >= n {
+                import.status = ImportStatus::NotFinished;
+            }
+            Next::Nothing
+        }
+        None if !import.running => {
+            import.running = true;
+            Next::Restart
+        }
+        None => Next::Nothing,
+    }
+}
+
+/// `GET /v2/contacts/transactional-data/import/{importId}/report`.
+pub async fn report(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let store = emu.store();
+    let import = store.imports.get(&id.to_ascii_lowercase()).ok_or_else(ApiError::import_not_found)?;
+    match (&import.status, &import.report) {
+        (ImportStatus::Finished, Some(report)) => Ok(Json(report).into_response()),
+        _ => Err(ApiError::report_not_found()),
+    }
+}
