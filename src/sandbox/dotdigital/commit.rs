@@ -60,7 +60,12 @@ fn saturate(n: usize) -> u32 {
 }
 
 /// Finds or creates the target collection; `false` when it is missing and may not be created.
-fn ensure_collection(store: &mut Store, name: &str, prepared: &[Result<Prepared, Fault>], strict: bool) -> bool {
+fn ensure_collection(
+    store: &mut Store,
+    name: &str,
+    prepared: &[Result<Prepared, Fault>],
+    strict: bool,
+) -> bool {
     if store.collections.contains_key(name) {
         return true;
     }
@@ -68,8 +73,14 @@ fn ensure_collection(store: &mut Store, name: &str, prepared: &[Result<Prepared,
         return false;
     }
     // The first usable record decides the scope of a new collection.
-    let Some(first) = prepared.iter().flatten().next() else { return true };
-    let scope = if first.ident == Ident::Account { Scope::Account } else { Scope::Contact };
+    let Some(first) = prepared.iter().flatten().next() else {
+        return true;
+    };
+    let scope = if first.ident == Ident::Account {
+        Scope::Account
+    } else {
+        Scope::Contact
+    };
     store.create_collection(name, scope);
     true
 }
@@ -96,7 +107,9 @@ fn apply(
         },
         (Ident::Email(email), Scope::Contact) => match store.contact_by_email(email) {
             Some(id) => Owner::Contact(id),
-            None if !strict && is_email(email) => Owner::Contact(store.upsert_contact(email, None).0),
+            None if !strict && is_email(email) => {
+                Owner::Contact(store.upsert_contact(email, None).0)
+            }
             None => return reject(&p, FaultReason::ContactEmailDoesNotExist),
         },
     };
@@ -119,7 +132,11 @@ fn apply(
             coll.schema.insert(path.clone(), *t);
         }
     }
-    let stored = StoredRecord { owner, identifier: p.identifier, json: Value::Object(p.json) };
+    let stored = StoredRecord {
+        owner,
+        identifier: p.identifier,
+        json: Value::Object(p.json),
+    };
     coll.records.insert(p.key, stored);
     Ok(())
 }
@@ -151,7 +168,10 @@ fn check_types(
         }
     }
     if coll.schema.len() + new_paths > limit {
-        return Err((FaultReason::TooManyDistinctKeyValuePairs, format!("more than {limit} properties")));
+        return Err((
+            FaultReason::TooManyDistinctKeyValuePairs,
+            format!("more than {limit} properties"),
+        ));
     }
     Ok(())
 }

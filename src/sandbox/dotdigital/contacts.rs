@@ -45,11 +45,19 @@ pub async fn import_all(State(emu): State<Arc<Dotdigital>>, req: Request) -> Han
     start(emu, None, Merge::Overwrite, req).await
 }
 
-pub async fn import_all_merge(State(emu): State<Arc<Dotdigital>>, Path(merge): Path<String>, req: Request) -> Handler {
+pub async fn import_all_merge(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(merge): Path<String>,
+    req: Request,
+) -> Handler {
     start(emu, None, merge_option(&merge)?, req).await
 }
 
-pub async fn import_book(State(emu): State<Arc<Dotdigital>>, Path(book): Path<u64>, req: Request) -> Handler {
+pub async fn import_book(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(book): Path<u64>,
+    req: Request,
+) -> Handler {
     start(emu, Some(book), Merge::Overwrite, req).await
 }
 
@@ -63,23 +71,41 @@ pub async fn import_book_merge(
 
 /// Reads the uploaded file: a multipart `file` part, else the JSON `ApiFileMedia` form.
 async fn file_bytes(req: Request) -> Result<(String, Vec<u8>), ApiError> {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.to_ascii_lowercase().starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(req, &()).await.map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
+        let mut multipart = Multipart::from_request(req, &())
+            .await
+            .map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
         while let Ok(Some(field)) = multipart.next_field().await {
             if field.name() == Some("file") {
                 let name = field.file_name().unwrap_or("contacts.csv").to_string();
-                let data = field.bytes().await.map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
                 return Ok((name, data.to_vec()));
             }
         }
         return Err(ApiError::code("ERROR_MALFORMED_REQUEST"));
     }
-    let raw = Bytes::from_request(req, &()).await.map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
+    let raw = Bytes::from_request(req, &())
+        .await
+        .map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
     let media: FileMediaIn = serde_json::from_slice(&raw).map_err(|_| ApiError::body_mismatch())?;
-    let data = media.data.ok_or_else(|| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
-    let bytes = STANDARD.decode(data.trim()).map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
-    Ok((media.file_name.unwrap_or_else(|| "contacts.csv".into()), bytes))
+    let data = media
+        .data
+        .ok_or_else(|| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
+    let bytes = STANDARD
+        .decode(data.trim())
+        .map_err(|_| ApiError::code("ERROR_MALFORMED_REQUEST"))?;
+    Ok((
+        media.file_name.unwrap_or_else(|| "contacts.csv".into()),
+        bytes,
+    ))
 }
 
 /// A parsed upload: the header and the rows.
@@ -101,14 +127,20 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Upload, ApiError> {
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
-    let email_column =
-        header.iter().position(|h| h.eq_ignore_ascii_case("email")).ok_or_else(|| ApiError::code("ERROR_NO_EMAIL_COLUMN"))?;
+    let email_column = header
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("email"))
+        .ok_or_else(|| ApiError::code("ERROR_NO_EMAIL_COLUMN"))?;
     let mut rows = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|_| ApiError::code("ERROR_IMPORT_UNSUPPORTED_FORMAT"))?;
         rows.push(row.iter().map(str::to_string).collect());
     }
-    Ok(Upload { header, email_column, rows })
+    Ok(Upload {
+        header,
+        email_column,
+        rows,
+    })
 }
 
 async fn start(emu: Arc<Dotdigital>, book: Option<u64>, merge: Merge, req: Request) -> Handler {
@@ -123,7 +155,11 @@ async fn start(emu: Arc<Dotdigital>, book: Option<u64>, merge: Merge, req: Reque
             if emu.shared.strict() {
                 return Err(ApiError::code("ERROR_ADDRESSBOOK_NOT_FOUND"));
             }
-            let created = AddressBook { id: book, name: format!("Address book {book}"), contacts: Default::default() };
+            let created = AddressBook {
+                id: book,
+                name: format!("Address book {book}"),
+                contacts: Default::default(),
+            };
             store.address_books.insert(book, created);
         }
         let pending = ContactImport {
@@ -146,12 +182,20 @@ async fn start(emu: Arc<Dotdigital>, book: Option<u64>, merge: Merge, req: Reque
             import.status = ContactImportStatus::Finished;
         }
     });
-    let out = ContactImportOut { id: &id, status: ContactImportStatus::NotFinished };
+    let out = ContactImportOut {
+        id: &id,
+        status: ContactImportStatus::NotFinished,
+    };
     Ok((StatusCode::ACCEPTED, Json(out)).into_response())
 }
 
 /// Creates or updates the contacts of an upload; returns the counters and the faults CSV.
-fn apply(store: &mut Store, upload: &Upload, book: Option<u64>, merge: Merge) -> (ContactImportReport, String) {
+fn apply(
+    store: &mut Store,
+    upload: &Upload,
+    book: Option<u64>,
+    merge: Merge,
+) -> (ContactImportReport, String) {
     let mut report = ContactImportReport::default();
     let mut faults = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["Reason".to_string()];
@@ -186,19 +230,27 @@ fn apply(store: &mut Store, upload: &Upload, book: Option<u64>, merge: Merge) ->
             book.contacts.insert(id);
         }
     }
-    let csv = faults.into_inner().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let csv = faults
+        .into_inner()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     (report, csv)
 }
 
 fn merge_fields(store: &mut Store, id: u64, upload: &Upload, row: &[String], merge: Merge) {
-    let Some(contact) = store.contacts.get_mut(&id) else { return };
+    let Some(contact) = store.contacts.get_mut(&id) else {
+        return;
+    };
     for (i, column) in upload.header.iter().enumerate() {
         if i == upload.email_column {
             continue;
         }
         let value = row.get(i).cloned().unwrap_or_default();
         let name = column.to_ascii_uppercase();
-        let populated = contact.data_fields.get(&name).is_some_and(|v| !v.is_empty());
+        let populated = contact
+            .data_fields
+            .get(&name)
+            .is_some_and(|v| !v.is_empty());
         let write = match merge {
             Merge::Overwrite => true,
             Merge::IfNotEmpty => !value.is_empty(),
@@ -211,7 +263,10 @@ fn merge_fields(store: &mut Store, id: u64, upload: &Upload, row: &[String], mer
 }
 
 fn finished(store: &Store, id: &str) -> Result<ContactImport, ApiError> {
-    let import = store.contact_imports.get(&id.to_ascii_lowercase()).ok_or_else(ApiError::import_not_found)?;
+    let import = store
+        .contact_imports
+        .get(&id.to_ascii_lowercase())
+        .ok_or_else(ApiError::import_not_found)?;
     match import.status {
         ContactImportStatus::Finished => Ok(import.clone()),
         ContactImportStatus::NotFinished => Err(ApiError::report_not_found()),
@@ -221,8 +276,15 @@ fn finished(store: &Store, id: &str) -> Result<ContactImport, ApiError> {
 /// `GET /v2/contacts/import/{importId}`.
 pub async fn status(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Handler {
     let store = emu.store();
-    let import = store.contact_imports.get(&id.to_ascii_lowercase()).ok_or_else(ApiError::import_not_found)?;
-    Ok(Json(ContactImportOut { id: &import.id, status: import.status }).into_response())
+    let import = store
+        .contact_imports
+        .get(&id.to_ascii_lowercase())
+        .ok_or_else(ApiError::import_not_found)?;
+    Ok(Json(ContactImportOut {
+        id: &import.id,
+        status: import.status,
+    })
+    .into_response())
 }
 
 /// `GET /v2/contacts/import/{importId}/report`.
@@ -234,5 +296,9 @@ pub async fn report(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) 
 /// `GET /v2/contacts/import/{importId}/report-faults`: UTF-8 CSV.
 pub async fn report_faults(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Handler {
     let import = finished(&emu.store(), &id)?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], import.faults_csv).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        import.faults_csv,
+    )
+        .into_response())
 }

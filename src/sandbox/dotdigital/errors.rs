@@ -18,13 +18,22 @@ pub struct ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { message: &self.message })).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                message: &self.message,
+            }),
+        )
+            .into_response()
     }
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     /// A 400 with a plain `Error: CODE` message.
@@ -33,7 +42,10 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Authorization has been denied for this request.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Authorization has been denied for this request.",
+        )
     }
 
     pub fn forbidden() -> Self {
@@ -59,7 +71,10 @@ impl ApiError {
     }
 
     pub fn validation_failed(detail: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, format!("{detail} ERROR_TRANSACTIONAL_DATA_VALIDATION_FAILED"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            format!("{detail} ERROR_TRANSACTIONAL_DATA_VALIDATION_FAILED"),
+        )
     }
 
     pub fn body_mismatch() -> Self {
@@ -79,7 +94,9 @@ impl ApiError {
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body exceeds the maximum of {limit} bytes. ERROR_MALFORMED_REQUEST"),
+            format!(
+                "The request body exceeds the maximum of {limit} bytes. ERROR_MALFORMED_REQUEST"
+            ),
         )
     }
 
@@ -94,11 +111,17 @@ impl ApiError {
     }
 
     pub fn collection_missing() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Error: ERROR_TRANSACTIONAL_DATA_COLLECTION_DOES_NOT_EXIST")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Error: ERROR_TRANSACTIONAL_DATA_COLLECTION_DOES_NOT_EXIST",
+        )
     }
 
     pub fn record_missing() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Error: ERROR_TRANSACTIONAL_DATA_DOES_NOT_EXIST")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Error: ERROR_TRANSACTIONAL_DATA_DOES_NOT_EXIST",
+        )
     }
 
     pub fn contact_not_found() -> Self {

@@ -24,16 +24,27 @@ pub const REGION_HEADER: &str = "x-sandbox-region";
 
 /// Whether the `Authorization` header carries the credentials of an enabled API user.
 pub fn authorized(settings: &Settings, headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let Some((scheme, encoded)) = value.trim().split_once(' ') else { return false };
+    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+        return false;
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return false;
     }
-    let Ok(decoded) = STANDARD.decode(encoded.trim()) else { return false };
-    let Ok(text) = String::from_utf8(decoded) else { return false };
-    let Some((user, password)) = text.split_once(':') else { return false };
+    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let Ok(text) = String::from_utf8(decoded) else {
+        return false;
+    };
+    let Some((user, password)) = text.split_once(':') else {
+        return false;
+    };
     settings
         .api_users
         .iter()
@@ -65,7 +76,9 @@ pub async fn guard(State(emu): State<Arc<Dotdigital>>, req: Request, next: Next)
         {
             return ApiError::forbidden().into_response();
         }
-        let verdict = store.rate.check(&store.settings.rate, &emu.shared, tier, Instant::now());
+        let verdict = store
+            .rate
+            .check(&store.settings.rate, &emu.shared, tier, Instant::now());
         (verdict, store.settings.rate.reset)
     };
     match verdict {
@@ -118,7 +131,10 @@ mod tests {
     #[test]
     fn region_comes_from_header_or_host() {
         let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("r2-api.dotdigital.com"));
+        h.insert(
+            header::HOST,
+            HeaderValue::from_static("r2-api.dotdigital.com"),
+        );
         assert_eq!(requested_region(&h).as_deref(), Some("r2"));
         h.insert(REGION_HEADER, HeaderValue::from_static("R3"));
         assert_eq!(requested_region(&h).as_deref(), Some("r3"));

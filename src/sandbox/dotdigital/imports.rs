@@ -32,7 +32,10 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (allow_dashes, limit) = {
         let store = emu.store();
-        (store.settings.allow_dashes, store.settings.max_request_bytes)
+        (
+            store.settings.allow_dashes,
+            store.settings.max_request_bytes,
+        )
     };
     if !valid_collection_name(&collection, allow_dashes) {
         return Err(ApiError::invalid_collection_name());
@@ -44,18 +47,24 @@ pub async fn create(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::too_large(limit));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if content_type.is_some_and(|ct| !ct.to_ascii_lowercase().contains("json")) {
         return Err(ApiError::content_type());
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
     let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<RecordsIn>(&bytes))
         .await
         .map_err(|_| ApiError::unknown(StatusCode::INTERNAL_SERVER_ERROR))?;
     let records = match parsed {
         Ok(r) => r.0,
         Err(e) if e.classify() == serde_json::error::Category::Data => {
-            return Err(ApiError::validation_failed("The request body must be a JSON array of records."));
+            return Err(ApiError::validation_failed(
+                "The request body must be a JSON array of records.",
+            ));
         }
         Err(_) => return Err(ApiError::body_mismatch()),
     };
@@ -86,7 +95,10 @@ pub async fn create(
     if !manual {
         spawn_driver(emu.clone(), id.clone());
     }
-    let out = ImportOut { id: &id, status: ImportStatus::NotStarted };
+    let out = ImportOut {
+        id: &id,
+        status: ImportStatus::NotStarted,
+    };
     Ok((StatusCode::ACCEPTED, Json(out)).into_response())
 }
 
@@ -97,7 +109,9 @@ fn decide_failure(emu: &Dotdigital, settings: &mut super::settings::Settings) ->
         return true;
     }
     settings.import_failure_rate > 0.0
-        && emu.shared.with_rng(|rng| rng.random::<f64>() < settings.import_failure_rate)
+        && emu
+            .shared
+            .with_rng(|rng| rng.random::<f64>() < settings.import_failure_rate)
 }
 
 /// Drives one import through its statuses over the processing time.
@@ -129,14 +143,19 @@ impl Dotdigital {
             let limits = store.settings.limits.clone();
             store.imports.get_mut(id).and_then(|i| {
                 let fail = i.fail;
-                i.pending.take().map(|records| (records, limits, fail, i.collection.clone()))
+                i.pending
+                    .take()
+                    .map(|records| (records, limits, fail, i.collection.clone()))
             })
         };
-        let Some((records, limits, fail, collection)) = taken else { return };
+        let Some((records, limits, fail, collection)) = taken else {
+            return;
+        };
         if fail {
             return;
         }
-        let Ok(prepared) = tokio::task::spawn_blocking(move || prepare(records, &limits)).await else {
+        let Ok(prepared) = tokio::task::spawn_blocking(move || prepare(records, &limits)).await
+        else {
             return;
         };
         let strict = self.shared.strict();
@@ -152,7 +171,11 @@ impl Dotdigital {
         if let Some(import) = self.store().imports.get_mut(id)
             && !import.status.is_terminal()
         {
-            import.status = if import.report.is_some() { ImportStatus::Finished } else { ImportStatus::Failed };
+            import.status = if import.report.is_some() {
+                ImportStatus::Finished
+            } else {
+                ImportStatus::Failed
+            };
             import.running = false;
         }
     }
@@ -166,12 +189,18 @@ enum Next {
 }
 
 /// `GET /v2/contacts/transactional-data/import/{importId}`.
-pub async fn status(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn status(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = id.to_ascii_lowercase();
     let next = {
         let mut store = emu.store();
         let per_step = store.settings.polls_per_step;
-        let import = store.imports.get_mut(&id).ok_or_else(ApiError::import_not_found)?;
+        let import = store
+            .imports
+            .get_mut(&id)
+            .ok_or_else(ApiError::import_not_found)?;
         poll(import, per_step)
     };
     match next {
@@ -183,8 +212,15 @@ pub async fn status(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) 
         }
     }
     let store = emu.store();
-    let import = store.imports.get(&id).ok_or_else(ApiError::import_not_found)?;
-    Ok(Json(ImportOut { id: &import.id, status: import.status }).into_response())
+    let import = store
+        .imports
+        .get(&id)
+        .ok_or_else(ApiError::import_not_found)?;
+    Ok(Json(ImportOut {
+        id: &import.id,
+        status: import.status,
+    })
+    .into_response())
 }
 
 /// Counts a poll; in manual mode advances the status, in timed mode restarts a restored import.
@@ -210,9 +246,15 @@ fn poll(import: &mut Import, per_step: Option<u32>) -> Next {
 }
 
 /// `GET /v2/contacts/transactional-data/import/{importId}/report`.
-pub async fn report(State(emu): State<Arc<Dotdigital>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn report(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let store = emu.store();
-    let import = store.imports.get(&id.to_ascii_lowercase()).ok_or_else(ApiError::import_not_found)?;
+    let import = store
+        .imports
+        .get(&id.to_ascii_lowercase())
+        .ok_or_else(ApiError::import_not_found)?;
     match (&import.status, &import.report) {
         (ImportStatus::Finished, Some(report)) => Ok(Json(report).into_response()),
         _ => Err(ApiError::report_not_found()),

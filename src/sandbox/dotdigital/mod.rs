@@ -55,7 +55,10 @@ pub struct Dotdigital {
 
 impl Dotdigital {
     pub fn new(shared: Arc<Shared>) -> Arc<Self> {
-        Arc::new(Self { shared, store: Mutex::new(Store::default()) })
+        Arc::new(Self {
+            shared,
+            store: Mutex::new(Store::default()),
+        })
     }
 
     /// The account's state; a poisoned lock is still usable (the data has no invariants a
@@ -73,11 +76,21 @@ impl Dotdigital {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
     }
 
     fn error(message: impl Into<String>) -> EmulatorError {
-        EmulatorError { provider: "dotdigital", message: message.into() }
+        EmulatorError {
+            provider: "dotdigital",
+            message: message.into(),
+        }
     }
 }
 
@@ -98,8 +111,8 @@ impl Emulator for Dotdigital {
         if seed.is_null() {
             return Ok(());
         }
-        let doc: seed::SeedDoc =
-            serde_json::from_value(seed.clone()).map_err(|e| Self::error(format!("bad seed: {e}")))?;
+        let doc: seed::SeedDoc = serde_json::from_value(seed.clone())
+            .map_err(|e| Self::error(format!("bad seed: {e}")))?;
         seed::apply(&mut self.store(), doc).map_err(Self::error)
     }
 
@@ -116,8 +129,8 @@ impl Emulator for Dotdigital {
             self.reset();
             return Ok(());
         }
-        let restored: Store =
-            serde_json::from_value(snapshot).map_err(|e| Self::error(format!("bad snapshot: {e}")))?;
+        let restored: Store = serde_json::from_value(snapshot)
+            .map_err(|e| Self::error(format!("bad snapshot: {e}")))?;
         // Imports that were in flight restart on their next status poll (`running` is not
         // persisted).
         *self.store() = restored;
@@ -134,7 +147,12 @@ impl Emulator for Dotdigital {
                     (store.settings.rate.low, store.settings.rate.reset)
                 };
                 let (limit, window) = self.shared.rate_limit(low, Duration::from_secs(60));
-                let c = Counters { limit, remaining: 0, reset_in: window, tier: Tier::Low };
+                let c = Counters {
+                    limit,
+                    remaining: 0,
+                    reset_in: window,
+                    tier: Tier::Low,
+                };
                 guard::too_many_requests(&c, reset)
             }
             InjectedFault::Status(code) => status_error(*code).into_response(),
@@ -142,7 +160,9 @@ impl Emulator for Dotdigital {
         if let Some(secs) = retry_after
             && matches!(response.status().as_u16(), 429 | 503)
         {
-            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
         }
         response
     }

@@ -28,7 +28,8 @@ impl Tier {
     /// Bulk imports are Low, status and report polls High, account-info Unlimited, the rest
     /// Medium.
     pub fn of(method: &Method, path: &str) -> Self {
-        let imports = path.contains("/transactional-data/import/") || path.contains("/contacts/import");
+        let imports =
+            path.contains("/transactional-data/import/") || path.contains("/contacts/import");
         if path.ends_with("/account-info") {
             Self::Unlimited
         } else if imports && method == Method::POST {
@@ -88,13 +89,27 @@ pub struct RateCounters {
 
 impl RateCounters {
     /// Counts one call and decides whether it may proceed.
-    pub fn check(&mut self, settings: &RateSettings, shared: &Shared, tier: Tier, now: Instant) -> Verdict {
-        while self.hour.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
+    pub fn check(
+        &mut self,
+        settings: &RateSettings,
+        shared: &Shared,
+        tier: Tier,
+        now: Instant,
+    ) -> Verdict {
+        while self
+            .hour
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= HOUR)
+        {
             self.hour.pop_front();
         }
         if settings.mode == RateMode::Flat {
             let (limit, window) = shared.rate_limit(settings.flat_per_hour, HOUR);
-            while self.hour.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            while self
+                .hour
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window)
+            {
                 self.hour.pop_front();
             }
             if self.hour.len() >= limit as usize {
@@ -104,7 +119,9 @@ impl RateCounters {
             return Verdict::Allowed(None);
         }
         self.hour.push_back(now);
-        let Some(index) = tier.index() else { return Verdict::Allowed(None) };
+        let Some(index) = tier.index() else {
+            return Verdict::Allowed(None);
+        };
         let default = [settings.low, settings.medium, settings.high][index];
         let (limit, window) = shared.rate_limit(default, MINUTE);
         let slot = &mut self.windows[index];
@@ -115,15 +132,28 @@ impl RateCounters {
         let reset_in = window.saturating_sub(now.duration_since(start));
         if count >= limit {
             *slot = Some((start, count));
-            return Verdict::TooManyRequests(Counters { limit, remaining: 0, reset_in, tier });
+            return Verdict::TooManyRequests(Counters {
+                limit,
+                remaining: 0,
+                reset_in,
+                tier,
+            });
         }
         *slot = Some((start, count + 1));
-        Verdict::Allowed(Some(Counters { limit, remaining: limit - count - 1, reset_in, tier }))
+        Verdict::Allowed(Some(Counters {
+            limit,
+            remaining: limit - count - 1,
+            reset_in,
+            tier,
+        }))
     }
 
     /// Calls counted over the last hour (`ApiCallsInLastHour`).
     pub fn calls_in_last_hour(&self, now: Instant) -> usize {
-        self.hour.iter().filter(|t| now.duration_since(**t) < HOUR).count()
+        self.hour
+            .iter()
+            .filter(|t| now.duration_since(**t) < HOUR)
+            .count()
     }
 }
 
@@ -133,7 +163,11 @@ pub fn write_headers(headers: &mut HeaderMap, c: &Counters, format: ResetFormat,
     let reset = match format {
         ResetFormat::Seconds => secs,
         ResetFormat::Epoch => {
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) + secs
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+                + secs
         }
     };
     headers.insert("x-ratelimit-limit", HeaderValue::from(c.limit));
@@ -152,27 +186,54 @@ mod tests {
     #[test]
     fn tier_window_counts_down_then_refuses() {
         let shared = Shared::new(SandboxConfig::default());
-        let settings = RateSettings { low: 2, ..RateSettings::default() };
+        let settings = RateSettings {
+            low: 2,
+            ..RateSettings::default()
+        };
         let mut counters = RateCounters::default();
         let now = Instant::now();
         let first = counters.check(&settings, &shared, Tier::Low, now);
         assert!(matches!(first, Verdict::Allowed(Some(c)) if c.remaining == 1 && c.limit == 2));
-        assert!(matches!(counters.check(&settings, &shared, Tier::Low, now), Verdict::Allowed(Some(c)) if c.remaining == 0));
-        assert!(matches!(counters.check(&settings, &shared, Tier::Low, now), Verdict::TooManyRequests(_)));
+        assert!(
+            matches!(counters.check(&settings, &shared, Tier::Low, now), Verdict::Allowed(Some(c)) if c.remaining == 0)
+        );
+        assert!(matches!(
+            counters.check(&settings, &shared, Tier::Low, now),
+            Verdict::TooManyRequests(_)
+        ));
         // Other tiers have their own windows; the next minute starts afresh.
-        assert!(matches!(counters.check(&settings, &shared, Tier::High, now), Verdict::Allowed(Some(_))));
+        assert!(matches!(
+            counters.check(&settings, &shared, Tier::High, now),
+            Verdict::Allowed(Some(_))
+        ));
         let later = now + MINUTE;
-        assert!(matches!(counters.check(&settings, &shared, Tier::Low, later), Verdict::Allowed(Some(_))));
+        assert!(matches!(
+            counters.check(&settings, &shared, Tier::Low, later),
+            Verdict::Allowed(Some(_))
+        ));
     }
 
     #[test]
     fn flat_scheme_caps_the_rolling_hour() {
         let shared = Shared::new(SandboxConfig::default());
-        let settings = RateSettings { mode: RateMode::Flat, flat_per_hour: 1, ..RateSettings::default() };
+        let settings = RateSettings {
+            mode: RateMode::Flat,
+            flat_per_hour: 1,
+            ..RateSettings::default()
+        };
         let mut counters = RateCounters::default();
         let now = Instant::now();
-        assert_eq!(counters.check(&settings, &shared, Tier::Low, now), Verdict::Allowed(None));
-        assert_eq!(counters.check(&settings, &shared, Tier::Medium, now), Verdict::FlatCapped);
-        assert_eq!(counters.check(&settings, &shared, Tier::Low, now + HOUR), Verdict::Allowed(None));
+        assert_eq!(
+            counters.check(&settings, &shared, Tier::Low, now),
+            Verdict::Allowed(None)
+        );
+        assert_eq!(
+            counters.check(&settings, &shared, Tier::Medium, now),
+            Verdict::FlatCapped
+        );
+        assert_eq!(
+            counters.check(&settings, &shared, Tier::Low, now + HOUR),
+            Verdict::Allowed(None)
+        );
     }
 }

@@ -33,9 +33,9 @@ fn out(key: &str, r: &StoredRecord) -> RecordOut {
 fn body(raw: &[u8]) -> Result<RecordIn, ApiError> {
     match serde_json::from_slice::<OneRecordIn>(raw) {
         Ok(r) => Ok(r.0),
-        Err(e) if e.classify() == serde_json::error::Category::Data => {
-            Err(ApiError::validation_failed("The request body must be a record object."))
-        }
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(
+            ApiError::validation_failed("The request body must be a record object."),
+        ),
         Err(_) => Err(ApiError::body_mismatch()),
     }
 }
@@ -55,12 +55,21 @@ fn write_one(emu: &Dotdigital, collection: &str, record: RecordIn) -> Result<Rec
             reason => ApiError::validation_failed(&format!("The record was rejected: {reason:?}.")),
         });
     }
-    let stored = store.collections.get(collection).and_then(|c| c.records.get(&key));
-    stored.map(|r| out(&key, r)).ok_or_else(ApiError::record_missing)
+    let stored = store
+        .collections
+        .get(collection)
+        .and_then(|c| c.records.get(&key));
+    stored
+        .map(|r| out(&key, r))
+        .ok_or_else(ApiError::record_missing)
 }
 
 /// `POST /v2/contacts/transactional-data/{collectionName}` → 201.
-pub async fn add(State(emu): State<Arc<Dotdigital>>, Path(collection): Path<String>, raw: axum::body::Bytes) -> Handler {
+pub async fn add(
+    State(emu): State<Arc<Dotdigital>>,
+    Path(collection): Path<String>,
+    raw: axum::body::Bytes,
+) -> Handler {
     let record = body(&raw)?;
     let stored = write_one(&emu, &collection, record)?;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
@@ -75,8 +84,14 @@ pub async fn replace(
     let mut record = body(&raw)?;
     let identifier = {
         let store = emu.store();
-        let coll = store.collections.get(&collection).ok_or_else(ApiError::collection_missing)?;
-        coll.records.get(&key).map(|r| r.identifier.clone()).ok_or_else(ApiError::record_missing)?
+        let coll = store
+            .collections
+            .get(&collection)
+            .ok_or_else(ApiError::collection_missing)?;
+        coll.records
+            .get(&key)
+            .map(|r| r.identifier.clone())
+            .ok_or_else(ApiError::record_missing)?
     };
     record.key = Some(key);
     record.contact_identifier = Some(identifier);
@@ -84,18 +99,35 @@ pub async fn replace(
 }
 
 /// `GET /v2/contacts/transactional-data/{collectionName}/{key}`.
-pub async fn get_one(State(emu): State<Arc<Dotdigital>>, Path((collection, key)): Path<(String, String)>) -> Handler {
+pub async fn get_one(
+    State(emu): State<Arc<Dotdigital>>,
+    Path((collection, key)): Path<(String, String)>,
+) -> Handler {
     let store = emu.store();
-    let coll = store.collections.get(&collection).ok_or_else(ApiError::collection_missing)?;
-    let record = coll.records.get(&key).ok_or_else(ApiError::record_missing)?;
+    let coll = store
+        .collections
+        .get(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
+    let record = coll
+        .records
+        .get(&key)
+        .ok_or_else(ApiError::record_missing)?;
     Ok(Json(out(&key, record)).into_response())
 }
 
 /// `DELETE /v2/contacts/transactional-data/{collectionName}/{key}` → 204.
-pub async fn delete_one(State(emu): State<Arc<Dotdigital>>, Path((collection, key)): Path<(String, String)>) -> Handler {
+pub async fn delete_one(
+    State(emu): State<Arc<Dotdigital>>,
+    Path((collection, key)): Path<(String, String)>,
+) -> Handler {
     let mut store = emu.store();
-    let coll = store.collections.get_mut(&collection).ok_or_else(ApiError::collection_missing)?;
-    coll.records.remove(&key).ok_or_else(ApiError::record_missing)?;
+    let coll = store
+        .collections
+        .get_mut(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
+    coll.records
+        .remove(&key)
+        .ok_or_else(ApiError::record_missing)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -106,7 +138,8 @@ fn contact_owner(store: &Store, selector: &str) -> Result<Owner, ApiError> {
         Some(Ident::Email(email)) => store.contact_by_email(&email),
         _ => None,
     };
-    id.map(Owner::Contact).ok_or_else(ApiError::contact_not_found)
+    id.map(Owner::Contact)
+        .ok_or_else(ApiError::contact_not_found)
 }
 
 /// `GET /v2/contacts/{emailOrId}/transactional-data/{collectionName}`: up to 100, by key.
@@ -116,9 +149,17 @@ pub async fn contact_list(
 ) -> Handler {
     let store = emu.store();
     let owner = contact_owner(&store, &selector)?;
-    let coll = store.collections.get(&collection).ok_or_else(ApiError::collection_missing)?;
-    let records: Vec<RecordOut> =
-        coll.records.iter().filter(|(_, r)| r.owner == owner).take(100).map(|(k, r)| out(k, r)).collect();
+    let coll = store
+        .collections
+        .get(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
+    let records: Vec<RecordOut> = coll
+        .records
+        .iter()
+        .filter(|(_, r)| r.owner == owner)
+        .take(100)
+        .map(|(k, r)| out(k, r))
+        .collect();
     Ok(Json(records).into_response())
 }
 
@@ -129,7 +170,10 @@ pub async fn contact_delete(
 ) -> Handler {
     let mut store = emu.store();
     let owner = contact_owner(&store, &selector)?;
-    let coll = store.collections.get_mut(&collection).ok_or_else(ApiError::collection_missing)?;
+    let coll = store
+        .collections
+        .get_mut(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
     coll.records.retain(|_, r| r.owner != owner);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -137,10 +181,15 @@ pub async fn contact_delete(
 /// `select` (1..=max, default max) and `skip` (default 0) of a paged read.
 fn paging(q: &HashMap<String, String>, max: usize) -> Result<(usize, usize), ApiError> {
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
-        let found = q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let found = q
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
         match found {
             None => Ok(default),
-            Some(v) => v.parse::<usize>().map_err(|_| ApiError::code("ERROR_INVALID_PARAMETER")),
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| ApiError::code("ERROR_INVALID_PARAMETER")),
         }
     };
     let select = number("select", max)?;
@@ -161,7 +210,10 @@ pub async fn account_list(
 ) -> Handler {
     let (select, skip) = paging(&q, 100)?;
     let store = emu.store();
-    let coll = store.collections.get(&collection).ok_or_else(ApiError::collection_missing)?;
+    let coll = store
+        .collections
+        .get(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
     let records: Vec<RecordOut> = coll
         .records
         .iter()
@@ -174,7 +226,10 @@ pub async fn account_list(
 }
 
 /// `GET /v2/contacts/transactional-data-collections?select=&skip=`.
-pub async fn collections(State(emu): State<Arc<Dotdigital>>, Query(q): Query<HashMap<String, String>>) -> Handler {
+pub async fn collections(
+    State(emu): State<Arc<Dotdigital>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Handler {
     let (select, skip) = paging(&q, 1000)?;
     let store = emu.store();
     let list: Vec<CollectionOut> = store
@@ -182,7 +237,10 @@ pub async fn collections(State(emu): State<Arc<Dotdigital>>, Query(q): Query<Has
         .values()
         .skip(skip)
         .take(select)
-        .map(|c| CollectionOut { id: c.id, name: &c.name })
+        .map(|c| CollectionOut {
+            id: c.id,
+            name: &c.name,
+        })
         .collect();
     Ok(Json(list).into_response())
 }
@@ -190,7 +248,10 @@ pub async fn collections(State(emu): State<Arc<Dotdigital>>, Query(q): Query<Has
 /// `PUT /v2/contacts/transactional-data/{collectionName}/empty` → 204.
 pub async fn empty(State(emu): State<Arc<Dotdigital>>, Path(collection): Path<String>) -> Handler {
     let mut store = emu.store();
-    let coll = store.collections.get_mut(&collection).ok_or_else(ApiError::collection_missing)?;
+    let coll = store
+        .collections
+        .get_mut(&collection)
+        .ok_or_else(ApiError::collection_missing)?;
     coll.records.clear();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -33,22 +33,32 @@ pub struct Prepared {
 }
 
 pub fn fault(key: Option<String>, reason: FaultReason, detail: Option<&str>) -> Fault {
-    Fault { key, reason, detail: detail.map(str::to_string) }
+    Fault {
+        key,
+        reason,
+        detail: detail.map(str::to_string),
+    }
 }
 
 /// The collection name rule of §6: `^[A-Za-z_][A-Za-z0-9_]{0,254}$`; with the compatibility
 /// switch, `-` is also accepted after the first character (older docs and clients).
 pub fn valid_collection_name(name: &str, allow_dashes: bool) -> bool {
     let bytes = name.as_bytes();
-    let Some(first) = bytes.first() else { return false };
+    let Some(first) = bytes.first() else {
+        return false;
+    };
     (first.is_ascii_alphabetic() || *first == b'_')
         && bytes.len() <= 255
-        && bytes[1..].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || (allow_dashes && *b == b'-'))
+        && bytes[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || (allow_dashes && *b == b'-'))
 }
 
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -79,7 +89,11 @@ pub fn prepare(records: Vec<RecordIn>, limits: &JsonLimits) -> Vec<Result<Prepar
             let result = prepare_one(record, limits, &seen);
             if let Ok(p) = &result {
                 seen.insert(p.key.clone());
-            } else if let Err(Fault { key: Some(k), reason, .. }) = &result
+            } else if let Err(Fault {
+                key: Some(k),
+                reason,
+                ..
+            }) = &result
                 && *reason != FaultReason::DuplicateKey
                 && *reason != FaultReason::InvalidClientKey
             {
@@ -90,7 +104,11 @@ pub fn prepare(records: Vec<RecordIn>, limits: &JsonLimits) -> Vec<Result<Prepar
         .collect()
 }
 
-fn prepare_one(record: RecordIn, limits: &JsonLimits, seen: &HashSet<String>) -> Result<Prepared, Fault> {
+fn prepare_one(
+    record: RecordIn,
+    limits: &JsonLimits,
+    seen: &HashSet<String>,
+) -> Result<Prepared, Fault> {
     let key = record.key.unwrap_or_default();
     if key.is_empty() || key.chars().count() > limits.record_key_length {
         return Err(fault(Some(key), FaultReason::InvalidClientKey, None));
@@ -100,7 +118,11 @@ fn prepare_one(record: RecordIn, limits: &JsonLimits, seen: &HashSet<String>) ->
     }
     let identifier = record.contact_identifier.unwrap_or_default();
     let Some(ident) = parse_ident(&identifier) else {
-        return Err(fault(Some(key), FaultReason::InvalidContactIdentifier, None));
+        return Err(fault(
+            Some(key),
+            FaultReason::InvalidContactIdentifier,
+            None,
+        ));
     };
     let json = match record.json {
         Some(Value::Object(map)) => map,
@@ -110,11 +132,20 @@ fn prepare_one(record: RecordIn, limits: &JsonLimits, seen: &HashSet<String>) ->
         },
         _ => return Err(fault(Some(key), FaultReason::InvalidJson, None)),
     };
-    let mut walk = Walk { limits, props: Vec::new() };
+    let mut walk = Walk {
+        limits,
+        props: Vec::new(),
+    };
     if let Err((reason, detail)) = walk.object(&json, "") {
         return Err(fault(Some(key), reason, Some(&detail)));
     }
-    Ok(Prepared { key, ident, identifier, json, props: walk.props })
+    Ok(Prepared {
+        key,
+        ident,
+        identifier,
+        json,
+        props: walk.props,
+    })
 }
 
 /// Folds `-` to `_`, the comparison behind `JsonContainsDashUnderscoreClash`.
@@ -161,7 +192,11 @@ impl Walk<'_> {
                 }
                 folded.push(f);
             }
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             self.value(value, path)?;
         }
         Ok(())
@@ -192,7 +227,9 @@ impl Walk<'_> {
 
     /// Notes the path's type; one record giving one path two types is `InconsistentTypes`.
     fn record(&mut self, path: String, value: &Value) -> Result<(), Rejection> {
-        let Some(t) = type_of(value) else { return Ok(()) };
+        let Some(t) = type_of(value) else {
+            return Ok(());
+        };
         match self.props.iter().find(|(p, _)| *p == path) {
             Some((_, existing)) if *existing != t => Err((FaultReason::InconsistentTypes, path)),
             Some(_) => Ok(()),
@@ -210,11 +247,18 @@ mod tests {
     use serde_json::json;
 
     fn rec(key: &str, ident: &str, body: Value) -> RecordIn {
-        RecordIn { key: Some(key.into()), contact_identifier: Some(ident.into()), json: Some(body) }
+        RecordIn {
+            key: Some(key.into()),
+            contact_identifier: Some(ident.into()),
+            json: Some(body),
+        }
     }
 
     fn reasons(records: Vec<RecordIn>) -> Vec<Option<FaultReason>> {
-        prepare(records, &JsonLimits::default()).into_iter().map(|r| r.err().map(|f| f.reason)).collect()
+        prepare(records, &JsonLimits::default())
+            .into_iter()
+            .map(|r| r.err().map(|f| f.reason))
+            .collect()
     }
 
     #[test]
@@ -279,13 +323,19 @@ mod tests {
         assert_eq!(parse_ident("ACCOUNT"), Some(Ident::Account));
         assert_eq!(parse_ident("42"), Some(Ident::Id(42)));
         assert_eq!(parse_ident("0"), None);
-        assert_eq!(parse_ident("Ann@Example.org"), Some(Ident::Email("ann@example.org".into())));
+        assert_eq!(
+            parse_ident("Ann@Example.org"),
+            Some(Ident::Email("ann@example.org".into()))
+        );
         assert_eq!(parse_ident("ann@localhost"), None);
     }
 
     #[test]
     fn props_list_each_path_once() {
-        let out = prepare(vec![rec("a", "1", json!({"l": [{"q": 1}, {"q": 2}], "t": true}))], &JsonLimits::default());
+        let out = prepare(
+            vec![rec("a", "1", json!({"l": [{"q": 1}, {"q": 2}], "t": true}))],
+            &JsonLimits::default(),
+        );
         let props = &out[0].as_ref().unwrap().props;
         let paths: Vec<&str> = props.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["l[].q", "l[]", "l", "t"]);

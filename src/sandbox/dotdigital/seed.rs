@@ -87,7 +87,11 @@ pub fn apply(store: &mut Store, seed: SeedDoc) -> Result<(), String> {
     for c in seed.contacts {
         let (email, id, fields) = match c {
             ContactSeed::Email(email) => (email, None, BTreeMap::new()),
-            ContactSeed::Full { email, id, data_fields } => (email, id, data_fields),
+            ContactSeed::Full {
+                email,
+                id,
+                data_fields,
+            } => (email, id, data_fields),
         };
         if !is_email(&email) {
             return Err(format!("contact {email:?} is not an email address"));
@@ -148,7 +152,9 @@ fn apply_settings(store: &mut Store, seed: &SeedDoc) -> Result<(), String> {
     s.allow_dashes = seed.allow_dashes.unwrap_or(s.allow_dashes);
     s.max_active_imports = seed.max_active_imports.unwrap_or(s.max_active_imports);
     s.max_request_bytes = seed.max_request_bytes.unwrap_or(s.max_request_bytes);
-    s.create_collections_on_import = seed.create_collections_on_import.unwrap_or(s.create_collections_on_import);
+    s.create_collections_on_import = seed
+        .create_collections_on_import
+        .unwrap_or(s.create_collections_on_import);
     s.fail_next_imports = seed.fail_next_imports.unwrap_or(s.fail_next_imports);
     if let Some(rate) = &seed.rate {
         s.rate = rate.clone();

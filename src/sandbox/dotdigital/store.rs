@@ -141,7 +141,11 @@ impl Store {
         self.next_contact_id = self.next_contact_id.max(id + 1);
         self.contacts.insert(
             id,
-            Contact { id, email: email.to_string(), data_fields: BTreeMap::new() },
+            Contact {
+                id,
+                email: email.to_string(),
+                data_fields: BTreeMap::new(),
+            },
         );
         self.emails.insert(folded, id);
         (id, true)
@@ -166,7 +170,10 @@ impl Store {
 
     /// Imports not yet `Finished` or `Failed`.
     pub fn active_imports(&self) -> usize {
-        self.imports.values().filter(|i| !i.status.is_terminal()).count()
+        self.imports
+            .values()
+            .filter(|i| !i.status.is_terminal())
+            .count()
     }
 
     /// The identifier a read returns for a record: the contact id, or `-1` for the account.

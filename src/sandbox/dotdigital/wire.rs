@@ -203,9 +203,12 @@ impl<'de> Visitor<'de> for RecordVisitor {
         let mut out = RecordIn::default();
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::Key => out.key = scalar_text(map.next_value()?).map_err(de::Error::custom)?,
+                Field::Key => {
+                    out.key = scalar_text(map.next_value()?).map_err(de::Error::custom)?
+                }
                 Field::ContactIdentifier => {
-                    out.contact_identifier = scalar_text(map.next_value()?).map_err(de::Error::custom)?
+                    out.contact_identifier =
+                        scalar_text(map.next_value()?).map_err(de::Error::custom)?
                 }
                 Field::Json => out.json = Some(map.next_value()?),
                 Field::Other => {
