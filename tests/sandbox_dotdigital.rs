@@ -19,3 +19,6 @@ mod limits;
 
 #[path = "sandbox_dotdigital/reads.rs"]
 mod reads;
+
+#[path = "sandbox_dotdigital/throughput.rs"]
+mod throughput;

@@ -349,3 +349,23 @@ async fn snapshot_and_restore_keep_data_and_resume_in_flight_imports() {
         json!({"n": 2})
     );
 }
+
+#[tokio::test]
+async fn a_dropped_answer_hides_an_import_that_still_runs() {
+    let mut seed = seeded();
+    seed["drop_next_accepted"] = json!(1);
+    let sb = start_with(Duration::from_millis(30), true, seed).await;
+    let body = json!([{"key": "lost", "contactIdentifier": "ann@example.org", "json": {"n": 1}}]);
+    let path = "/v2/contacts/transactional-data/import/Orders";
+    let err = sb.req(Method::POST, path).json(&body).send().await.unwrap_err();
+    assert!(err.is_request(), "the connection closes with no answer: {err:?}");
+    for _ in 0..100 {
+        if sb.inspect("Orders").await.as_array().unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sb.inspect("Orders").await[0]["key"], "lost");
+    // Only the next answer was dropped.
+    sb.accepted("Orders", &body).await;
+}

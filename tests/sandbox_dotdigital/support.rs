@@ -95,11 +95,13 @@ impl Sandbox {
 
     /// Polls until a terminal status (manual clock: two polls) and returns it.
     pub async fn finish(&self, id: &str) -> String {
-        for _ in 0..200 {
-            let status = self.status(id).await["status"]
-                .as_str()
-                .unwrap()
-                .to_string();
+        self.finish_within(id, Duration::from_secs(10)).await
+    }
+
+    pub async fn finish_within(&self, id: &str, limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            let status = self.status(id).await["status"].as_str().unwrap().to_string();
             if status == "Finished" || status == "Failed" {
                 return status;
             }

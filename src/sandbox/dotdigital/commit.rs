@@ -122,15 +122,18 @@ fn apply(
     {
         return reject(&p, FaultReason::KeyExistingForDifferentContact);
     }
-    if let Err((reason, detail)) = check_types(coll, &p, introduced, limit) {
-        return Err(fault(Some(p.key), reason, Some(&detail)));
-    }
-    for (path, t) in &p.props {
-        if !coll.schema.contains_key(path) {
-            introduced.insert(path.clone());
-            coll.folded.insert(fold(path), path.clone());
-            coll.schema.insert(path.clone(), *t);
+    if !coll.valid_shapes.contains(&p.shape) {
+        if let Err((reason, detail)) = check_types(coll, &p, introduced, limit) {
+            return Err(fault(Some(p.key), reason, Some(&detail)));
         }
+        for (path, t) in &p.props {
+            if !coll.schema.contains_key(path) {
+                introduced.insert(path.clone());
+                coll.folded.insert(fold(path), path.clone());
+                coll.schema.insert(path.clone(), *t);
+            }
+        }
+        coll.valid_shapes.insert(p.shape);
     }
     let stored = StoredRecord {
         owner,

@@ -69,7 +69,7 @@ pub async fn create(
         Err(_) => return Err(ApiError::body_mismatch()),
     };
     let id = emu.new_guid();
-    let manual = {
+    let (manual, drop) = {
         let mut store = emu.store();
         let max = store.settings.max_active_imports;
         if store.active_imports() >= max {
@@ -90,16 +90,34 @@ pub async fn create(
                 running: !manual,
             },
         );
-        manual
+        let drop = store.settings.drop_next_accepted > 0;
+        if drop {
+            store.settings.drop_next_accepted -= 1;
+        }
+        (manual, drop)
     };
     if !manual {
         spawn_driver(emu.clone(), id.clone());
+    }
+    if drop {
+        return Ok(lost_response());
     }
     let out = ImportOut {
         id: &id,
         status: ImportStatus::NotStarted,
     };
     Ok((StatusCode::ACCEPTED, Json(out)).into_response())
+}
+
+/// A response whose body fails before its first byte: hyper closes the connection and the
+/// client sees no answer at all, although the import was accepted and runs.
+fn lost_response() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+    });
+    let mut response = Response::new(Body::from_stream(failing));
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
 }
 
 /// Fault injection: the next N imports, or a seeded share of them, end `Failed`.

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
+use xxhash_rust::xxh3::Xxh3;
 
 use super::settings::JsonLimits;
 use super::store::JsonType;
@@ -30,6 +31,8 @@ pub struct Prepared {
     pub json: Map<String, Value>,
     /// Every property path with its type, each path once.
     pub props: Vec<(String, JsonType)>,
+    /// A hash of `props`: records of one shape need their types checked only once.
+    pub shape: u64,
 }
 
 pub fn fault(key: Option<String>, reason: FaultReason, detail: Option<&str>) -> Fault {
@@ -139,13 +142,24 @@ fn prepare_one(
     if let Err((reason, detail)) = walk.object(&json, "") {
         return Err(fault(Some(key), reason, Some(&detail)));
     }
+    let shape = shape_of(&walk.props);
     Ok(Prepared {
         key,
         ident,
         identifier,
         json,
         props: walk.props,
+        shape,
     })
+}
+
+fn shape_of(props: &[(String, JsonType)]) -> u64 {
+    let mut hasher = Xxh3::new();
+    for (path, t) in props {
+        hasher.update(path.as_bytes());
+        hasher.update(&[0xff, *t as u8]);
+    }
+    hasher.digest()
 }
 
 /// Folds `-` to `_`, the comparison behind `JsonContainsDashUnderscoreClash`.

@@ -8,7 +8,7 @@
 //!  "api_users": [{"username": "apiuser-1@apiconnector.com", "password": "s3cret!", "disabled": false}],
 //!  "allow_dashes": true, "max_active_imports": 5, "max_request_bytes": 52428800,
 //!  "create_collections_on_import": false, "region": "r1", "polls_per_step": 1,
-//!  "fail_next_imports": 1, "import_failure_rate": 0.0,
+//!  "fail_next_imports": 1, "import_failure_rate": 0.0, "drop_next_accepted": 1,
 //!  "rate": {"mode": "tiered", "low": 35, "medium": 150, "high": 500, "flat_per_hour": 2000, "reset": "seconds"},
 //!  "limits": {"key_length": 64, "string_length": 4000, "number_max": 1e15, "distinct_properties": 2000}}
 //! ```
@@ -43,6 +43,7 @@ pub struct SeedDoc {
     polls_per_step: Option<u32>,
     fail_next_imports: Option<u32>,
     import_failure_rate: Option<f64>,
+    drop_next_accepted: Option<u32>,
     rate: Option<RateSettings>,
     limits: Option<JsonLimits>,
 }
@@ -156,6 +157,7 @@ fn apply_settings(store: &mut Store, seed: &SeedDoc) -> Result<(), String> {
         .create_collections_on_import
         .unwrap_or(s.create_collections_on_import);
     s.fail_next_imports = seed.fail_next_imports.unwrap_or(s.fail_next_imports);
+    s.drop_next_accepted = seed.drop_next_accepted.unwrap_or(s.drop_next_accepted);
     if let Some(rate) = &seed.rate {
         s.rate = rate.clone();
     }

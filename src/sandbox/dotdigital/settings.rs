@@ -112,6 +112,10 @@ pub struct Settings {
     pub fail_next_imports: u32,
     /// Share of imports (0.0..=1.0) that end `Failed`, drawn from the sandbox's seeded rng.
     pub import_failure_rate: f64,
+    /// The next N accepted bulk imports run, but their 202 is lost: the connection is closed
+    /// with no response (§11 item 15, exercises the runner's resume logic).
+    #[serde(default)]
+    pub drop_next_accepted: u32,
 }
 
 impl Default for Settings {
@@ -133,6 +137,7 @@ impl Default for Settings {
             polls_per_step: None,
             fail_next_imports: 0,
             import_failure_rate: 0.0,
+            drop_next_accepted: 0,
         }
     }
 }

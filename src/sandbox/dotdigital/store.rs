@@ -4,7 +4,7 @@
 //! Plain data with small lookup helpers; serializable as a whole for snapshots. No HTTP here and
 //! no import rules (those are in `rules.rs` and `commit.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -77,6 +77,10 @@ pub struct Collection {
     pub schema: HashMap<String, JsonType>,
     /// Path with `-` folded to `_` -> the path as first stored (dash/underscore clashes).
     pub folded: HashMap<String, String>,
+    /// Record shapes (`Prepared::shape`) whose types already passed against `schema`; the
+    /// schema only grows and never retypes a path, so a shape once valid stays valid.
+    #[serde(skip)]
+    pub valid_shapes: HashSet<u64>,
 }
 
 /// A bulk insight import.
@@ -125,7 +129,10 @@ pub struct Store {
 
 impl Store {
     pub fn contact_by_email(&self, email: &str) -> Option<u64> {
-        self.emails.get(&email.to_ascii_lowercase()).copied()
+        match email.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => self.emails.get(&email.to_ascii_lowercase()).copied(),
+            false => self.emails.get(email).copied(),
+        }
     }
 
     /// Adds a contact (or finds it by email). `id` is honoured when given and free.
@@ -164,6 +171,7 @@ impl Store {
                 records: BTreeMap::new(),
                 schema: HashMap::new(),
                 folded: HashMap::new(),
+                valid_shapes: HashSet::new(),
             }
         })
     }
