@@ -101,7 +101,10 @@ impl Sandbox {
     pub async fn finish_within(&self, id: &str, limit: Duration) -> String {
         let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {
-            let status = self.status(id).await["status"].as_str().unwrap().to_string();
+            let status = self.status(id).await["status"]
+                .as_str()
+                .unwrap()
+                .to_string();
             if status == "Finished" || status == "Failed" {
                 return status;
             }

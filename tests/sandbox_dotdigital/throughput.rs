@@ -43,11 +43,23 @@ async fn throughput_of_a_50_mb_import() {
 
     let started = Instant::now();
     let path = "/v2/contacts/transactional-data/import/Orders";
-    let resp = sb.req(Method::POST, path).header("content-type", "application/json").body(payload).send().await.unwrap();
+    let resp = sb
+        .req(Method::POST, path)
+        .header("content-type", "application/json")
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let accepted = started.elapsed();
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
-    assert_eq!(sb.finish_within(&id, Duration::from_secs(600)).await, "Finished");
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        sb.finish_within(&id, Duration::from_secs(600)).await,
+        "Finished"
+    );
     let elapsed = started.elapsed();
 
     let report = sb.report(&id).await.1;

@@ -7,9 +7,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
-use super::rules::{Ident, Prepared, fault, fold, is_email};
+use super::analyze::fold;
+use super::rules::{Ident, Prepared, fault, is_email};
 use super::store::{Collection, Owner, Scope, Store, StoredRecord};
 use super::wire::{Fault, FaultReason, Report};
 
@@ -126,7 +125,7 @@ fn apply(
         if let Err((reason, detail)) = check_types(coll, &p, introduced, limit) {
             return Err(fault(Some(p.key), reason, Some(&detail)));
         }
-        for (path, t) in &p.props {
+        for (path, t) in p.props.iter() {
             if !coll.schema.contains_key(path) {
                 introduced.insert(path.clone());
                 coll.folded.insert(fold(path), path.clone());
@@ -138,7 +137,7 @@ fn apply(
     let stored = StoredRecord {
         owner,
         identifier: p.identifier,
-        json: Value::Object(p.json),
+        json: p.text,
     };
     coll.records.insert(p.key, stored);
     Ok(())
@@ -153,7 +152,7 @@ fn check_types(
     limit: usize,
 ) -> Result<(), (FaultReason, String)> {
     let mut new_paths = 0;
-    for (path, t) in &p.props {
+    for (path, t) in p.props.iter() {
         match coll.schema.get(path) {
             Some(known) if known != t && introduced.contains(path) => {
                 return Err((FaultReason::InconsistentTypes, path.clone()));

@@ -19,9 +19,10 @@ use rand::Rng;
 use super::Dotdigital;
 use super::commit::commit;
 use super::errors::ApiError;
+use super::request::parse_records;
 use super::rules::{prepare, valid_collection_name};
 use super::store::Import;
-use super::wire::{ImportOut, ImportStatus, RecordsIn};
+use super::wire::{ImportOut, ImportStatus};
 
 /// `POST /v2/contacts/transactional-data/import/{collectionName}`.
 pub async fn create(
@@ -30,12 +31,10 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (allow_dashes, limit) = {
+    let (allow_dashes, limit, limits) = {
         let store = emu.store();
-        (
-            store.settings.allow_dashes,
-            store.settings.max_request_bytes,
-        )
+        let s = &store.settings;
+        (s.allow_dashes, s.max_request_bytes, s.limits.clone())
     };
     if !valid_collection_name(&collection, allow_dashes) {
         return Err(ApiError::invalid_collection_name());
@@ -56,11 +55,11 @@ pub async fn create(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::too_large(limit))?;
-    let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<RecordsIn>(&bytes))
+    let parsed = tokio::task::spawn_blocking(move || parse_records(&bytes, &limits))
         .await
         .map_err(|_| ApiError::unknown(StatusCode::INTERNAL_SERVER_ERROR))?;
     let records = match parsed {
-        Ok(r) => r.0,
+        Ok(records) => records,
         Err(e) if e.classify() == serde_json::error::Category::Data => {
             return Err(ApiError::validation_failed(
                 "The request body must be a JSON array of records.",
@@ -113,7 +112,9 @@ pub async fn create(
 /// client sees no answer at all, although the import was accepted and runs.
 fn lost_response() -> Response {
     let failing = futures_util::stream::once(async {
-        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by fault injection",
+        ))
     });
     let mut response = Response::new(Body::from_stream(failing));
     *response.status_mut() = StatusCode::ACCEPTED;

@@ -3,8 +3,9 @@
 //! collections, its status and report, the record reads, `account-info`, and the bulk contact
 //! import, behind HTTP Basic, the optional region check and the tiered or flat rate limits.
 //!
-//! Files, one role each: `wire` (the vendor's JSON shapes), `settings` and `seed` (policy and
-//! seeding), `store` (what the account holds), `rules` and `commit` (per-record import rules),
+//! Files, one role each: `wire` (the vendor's JSON shapes), `request` and `analyze` (parsing
+//! the records of a request in one pass), `settings` and `seed` (policy and seeding), `store`
+//! (what the account holds), `rules` and `commit` (per-record import rules),
 //! `imports` (bulk import endpoints and the asynchronous processing), `records` (single-record
 //! and list reads), `contacts` (contact import), `guard` and `ratelimit` (auth and limits),
 //! `errors` (v2 error bodies), `routes` (routers, account-info, inspection).
@@ -17,6 +18,7 @@
 //!
 //! Its wire types are its own: nothing here is shared with `crate::providers`.
 
+mod analyze;
 mod commit;
 mod contacts;
 mod errors;
@@ -24,6 +26,7 @@ mod guard;
 mod imports;
 mod ratelimit;
 mod records;
+mod request;
 mod routes;
 mod rules;
 mod seed;

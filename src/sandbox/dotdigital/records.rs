@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 use super::Dotdigital;
 use super::commit::commit;
 use super::errors::ApiError;
+use super::request::{RecordIn, parse_record};
 use super::rules::{Ident, parse_ident, prepare, valid_collection_name};
 use super::store::{Owner, Store, StoredRecord};
-use super::wire::{CollectionOut, FaultReason, OneRecordIn, RecordIn, RecordOut};
+use super::wire::{CollectionOut, FaultReason, RecordOut};
 
 type Handler = Result<Response, ApiError>;
 
@@ -26,13 +27,14 @@ fn out(key: &str, r: &StoredRecord) -> RecordOut {
     RecordOut {
         key: key.to_string(),
         contact_identifier: Store::read_identifier(r.owner),
-        json: serde_json::to_string(&r.json).unwrap_or_default(),
+        json: r.json.clone(),
     }
 }
 
-fn body(raw: &[u8]) -> Result<RecordIn, ApiError> {
-    match serde_json::from_slice::<OneRecordIn>(raw) {
-        Ok(r) => Ok(r.0),
+fn body(emu: &Dotdigital, raw: &[u8]) -> Result<RecordIn, ApiError> {
+    let limits = emu.store().settings.limits.clone();
+    match parse_record(raw, &limits) {
+        Ok(r) => Ok(r),
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(
             ApiError::validation_failed("The request body must be a record object."),
         ),
@@ -70,7 +72,7 @@ pub async fn add(
     Path(collection): Path<String>,
     raw: axum::body::Bytes,
 ) -> Handler {
-    let record = body(&raw)?;
+    let record = body(&emu, &raw)?;
     let stored = write_one(&emu, &collection, record)?;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
@@ -81,7 +83,7 @@ pub async fn replace(
     Path((collection, key)): Path<(String, String)>,
     raw: axum::body::Bytes,
 ) -> Handler {
-    let mut record = body(&raw)?;
+    let mut record = body(&emu, &raw)?;
     let identifier = {
         let store = emu.store();
         let coll = store

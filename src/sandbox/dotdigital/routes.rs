@@ -144,7 +144,10 @@ async fn inspect_collection(
     let list: Vec<Value> = coll
         .records
         .iter()
-        .map(|(k, r)| json!({"key": k, "contactIdentifier": r.identifier, "json": r.json}))
+        .map(|(k, r)| {
+            let json: Value = serde_json::from_str(&r.json).unwrap_or(Value::Null);
+            json!({"key": k, "contactIdentifier": r.identifier, "json": json})
+        })
         .collect();
     Json(list).into_response()
 }

@@ -1,18 +1,16 @@
 //! The per-record rules of a bulk insight import that need nothing but the record itself
-//! (notes §11 item 7): key, identifier form, `json` parsing, nested arrays, property name and
-//! value limits, dash/underscore clashes, duplicate keys within the request.
+//! (notes §11 item 7): key, identifier form, `json` being an object (the rules inside `json` are
+//! found by `analyze.rs`), duplicate keys within the request; and the collection name rule.
 //!
-//! Runs outside the store lock (it is the expensive part of processing). The rules that need the
-//! account's state (contacts, scope, stored types) are in `commit.rs`.
+//! Runs outside the store lock. The rules that need the account's state (contacts, scope,
+//! stored types) are in `commit.rs`.
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
-use xxhash_rust::xxh3::Xxh3;
-
+use super::analyze::{Analyzed, Analyzer, JsonIn, Props};
+use super::request::RecordIn;
 use super::settings::JsonLimits;
-use super::store::JsonType;
-use super::wire::{Fault, FaultReason, RecordIn};
+use super::wire::{Fault, FaultReason};
 
 /// How a record names its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +26,10 @@ pub struct Prepared {
     pub key: String,
     pub ident: Ident,
     pub identifier: String,
-    pub json: Map<String, Value>,
+    /// The `json` object as compact text.
+    pub text: String,
     /// Every property path with its type, each path once.
-    pub props: Vec<(String, JsonType)>,
+    pub props: Props,
     /// A hash of `props`: records of one shape need their types checked only once.
     pub shape: u64,
 }
@@ -86,21 +85,25 @@ pub fn parse_ident(s: &str) -> Option<Ident> {
 /// Applies the stateless rules to every record, in order; later duplicates of a key are faults.
 pub fn prepare(records: Vec<RecordIn>, limits: &JsonLimits) -> Vec<Result<Prepared, Fault>> {
     let mut seen: HashSet<String> = HashSet::with_capacity(records.len());
+    let mut analyzer = Analyzer::new(limits);
     records
         .into_iter()
         .map(|record| {
-            let result = prepare_one(record, limits, &seen);
-            if let Ok(p) = &result {
-                seen.insert(p.key.clone());
-            } else if let Err(Fault {
-                key: Some(k),
-                reason,
-                ..
-            }) = &result
-                && *reason != FaultReason::DuplicateKey
-                && *reason != FaultReason::InvalidClientKey
-            {
-                seen.insert(k.clone());
+            let result = prepare_one(record, limits, &seen, &mut analyzer);
+            match &result {
+                Ok(p) => {
+                    seen.insert(p.key.clone());
+                }
+                Err(Fault {
+                    key: Some(k),
+                    reason,
+                    ..
+                }) if *reason != FaultReason::DuplicateKey
+                    && *reason != FaultReason::InvalidClientKey =>
+                {
+                    seen.insert(k.clone());
+                }
+                Err(_) => {}
             }
             result
         })
@@ -111,6 +114,7 @@ fn prepare_one(
     record: RecordIn,
     limits: &JsonLimits,
     seen: &HashSet<String>,
+    analyzer: &mut Analyzer<'_>,
 ) -> Result<Prepared, Fault> {
     let key = record.key.unwrap_or_default();
     if key.is_empty() || key.chars().count() > limits.record_key_length {
@@ -127,145 +131,39 @@ fn prepare_one(
             None,
         ));
     };
-    let json = match record.json {
-        Some(Value::Object(map)) => map,
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(fault(Some(key), FaultReason::InvalidJson, None)),
-        },
-        _ => return Err(fault(Some(key), FaultReason::InvalidJson, None)),
+    let analyzed: Option<Analyzed> = match record.json {
+        JsonIn::Object(a) => Some(a),
+        JsonIn::Text(text) => analyzer.analyze_text(&text),
+        JsonIn::Missing | JsonIn::Other => None,
     };
-    let mut walk = Walk {
-        limits,
-        props: Vec::new(),
+    let Some(a) = analyzed else {
+        return Err(fault(Some(key), FaultReason::InvalidJson, None));
     };
-    if let Err((reason, detail)) = walk.object(&json, "") {
+    if let Some((reason, detail)) = a.violation {
         return Err(fault(Some(key), reason, Some(&detail)));
     }
-    let shape = shape_of(&walk.props);
     Ok(Prepared {
         key,
         ident,
         identifier,
-        json,
-        props: walk.props,
-        shape,
+        text: a.text,
+        props: a.props,
+        shape: a.shape,
     })
-}
-
-fn shape_of(props: &[(String, JsonType)]) -> u64 {
-    let mut hasher = Xxh3::new();
-    for (path, t) in props {
-        hasher.update(path.as_bytes());
-        hasher.update(&[0xff, *t as u8]);
-    }
-    hasher.digest()
-}
-
-/// Folds `-` to `_`, the comparison behind `JsonContainsDashUnderscoreClash`.
-pub fn fold(path: &str) -> String {
-    path.replace('-', "_")
-}
-
-fn type_of(v: &Value) -> Option<JsonType> {
-    match v {
-        Value::Null => None,
-        Value::Bool(_) => Some(JsonType::Boolean),
-        Value::Number(_) => Some(JsonType::Number),
-        Value::String(_) => Some(JsonType::String),
-        Value::Array(_) => Some(JsonType::Array),
-        Value::Object(_) => Some(JsonType::Object),
-    }
-}
-
-fn bad_key_char(c: char) -> bool {
-    c.is_control() || matches!(c, '.' | '$' | '[' | ']' | '{' | '}')
-}
-
-type Rejection = (FaultReason, String);
-
-struct Walk<'a> {
-    limits: &'a JsonLimits,
-    props: Vec<(String, JsonType)>,
-}
-
-impl Walk<'_> {
-    fn object(&mut self, map: &Map<String, Value>, prefix: &str) -> Result<(), Rejection> {
-        let mut folded: Vec<String> = Vec::new();
-        for (name, value) in map {
-            if name.chars().count() > self.limits.key_length {
-                return Err((FaultReason::JsonKeyTooLong, name.clone()));
-            }
-            if name.is_empty() || name.chars().any(bad_key_char) {
-                return Err((FaultReason::JsonKeyInvalidCharacters, name.clone()));
-            }
-            if name.contains(['-', '_']) {
-                let f = fold(name);
-                if folded.contains(&f) {
-                    return Err((FaultReason::JsonContainsDashUnderscoreClash, name.clone()));
-                }
-                folded.push(f);
-            }
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            self.value(value, path)?;
-        }
-        Ok(())
-    }
-
-    fn value(&mut self, value: &Value, path: String) -> Result<(), Rejection> {
-        match value {
-            Value::String(s) if s.chars().count() > self.limits.string_length => {
-                return Err((FaultReason::JsonValueTooLong, path));
-            }
-            Value::Number(n) if n.as_f64().is_none_or(|f| f.abs() > self.limits.number_max) => {
-                return Err((FaultReason::JsonNumberValueTooLarge, path));
-            }
-            Value::Object(map) => self.object(map, &path)?,
-            Value::Array(items) => {
-                let inner = format!("{path}[]");
-                for item in items {
-                    if item.is_array() {
-                        return Err((FaultReason::JsonContainsNestedArray, path));
-                    }
-                    self.value(item, inner.clone())?;
-                }
-            }
-            _ => {}
-        }
-        self.record(path, value)
-    }
-
-    /// Notes the path's type; one record giving one path two types is `InconsistentTypes`.
-    fn record(&mut self, path: String, value: &Value) -> Result<(), Rejection> {
-        let Some(t) = type_of(value) else {
-            return Ok(());
-        };
-        match self.props.iter().find(|(p, _)| *p == path) {
-            Some((_, existing)) if *existing != t => Err((FaultReason::InconsistentTypes, path)),
-            Some(_) => Ok(()),
-            None => {
-                self.props.push((path, t));
-                Ok(())
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::sandbox::dotdigital::request::parse_records;
+    use serde_json::{Value, json};
 
     fn rec(key: &str, ident: &str, body: Value) -> RecordIn {
-        RecordIn {
-            key: Some(key.into()),
-            contact_identifier: Some(ident.into()),
-            json: Some(body),
-        }
+        let one = json!([{"key": key, "contactIdentifier": ident, "json": body}]);
+        let bytes = serde_json::to_vec(&one).unwrap();
+        parse_records(&bytes, &JsonLimits::default())
+            .unwrap()
+            .remove(0)
     }
 
     fn reasons(records: Vec<RecordIn>) -> Vec<Option<FaultReason>> {
@@ -352,6 +250,6 @@ mod tests {
         );
         let props = &out[0].as_ref().unwrap().props;
         let paths: Vec<&str> = props.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["l[].q", "l[]", "l", "t"]);
+        assert_eq!(paths, ["l", "l[]", "l[].q", "t"]);
     }
 }

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::ratelimit::RateCounters;
+use super::request::RecordIn;
 use super::settings::Settings;
-use super::wire::{ContactImportReport, ContactImportStatus, ImportStatus, RecordIn, Report};
+use super::wire::{ContactImportReport, ContactImportStatus, ImportStatus, Report};
 
 /// A contact of the account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,12 +58,13 @@ pub enum Owner {
     Contact(u64),
 }
 
-/// A stored record; `identifier` is the contact identifier as it was submitted.
+/// A stored record; `identifier` is the contact identifier as it was submitted, `json` the
+/// object as compact JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRecord {
     pub owner: Owner,
     pub identifier: String,
-    pub json: Value,
+    pub json: String,
 }
 
 /// An insight data collection.
