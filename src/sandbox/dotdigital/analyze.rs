@@ -165,12 +165,29 @@ impl<'l> Analyzer<'l> {
         s.len() > limit && s.chars().count() > limit
     }
 
-    fn number(&mut self, value: f64, text: fmt::Arguments<'_>) {
+    fn number(&mut self, value: f64) {
         if !value.is_finite() || value.abs() > self.limits.number_max {
             self.violate(FaultReason::JsonNumberValueTooLarge, &self.path.clone());
         }
-        let _ = self.out.write_fmt(text);
         self.record(JsonType::Number);
+    }
+
+    /// Writes an integer without the formatting machinery (most numbers are integers).
+    fn write_int(&mut self, negative: bool, mut v: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if negative {
+            self.out.push('-');
+        }
+        self.out.extend(buf[i..].iter().map(|b| *b as char));
     }
 }
 
@@ -266,15 +283,20 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         Ok(())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.an.number(v as f64, format_args!("{v}"));
+        self.an.write_int(false, v);
+        self.an.number(v as f64);
         Ok(())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.an.number(v as f64, format_args!("{v}"));
+        self.an.write_int(v < 0, v.unsigned_abs());
+        self.an.number(v as f64);
         Ok(())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.an.number(v, format_args!("{v:?}"));
+        // Debug keeps a fraction or exponent (`20.0`, `1e16`): valid JSON, and a float stays
+        // a float.
+        let _ = write!(self.an.out, "{v:?}");
+        self.an.number(v);
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {

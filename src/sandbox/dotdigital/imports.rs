@@ -175,6 +175,10 @@ impl Dotdigital {
         }
         let Ok(prepared) = tokio::task::spawn_blocking(move || prepare(records, &limits)).await
         else {
+            // The rules panicked: the import as a whole failed.
+            if let Some(import) = self.store().imports.get_mut(id) {
+                import.fail = true;
+            }
             return;
         };
         let strict = self.shared.strict();
@@ -185,16 +189,19 @@ impl Dotdigital {
         }
     }
 
-    /// Terminal status: `Finished` with a report, `Failed` without one.
+    /// Terminal status: `Finished` once the report exists, `Failed` when the import was made
+    /// to fail; otherwise processing is still under way (a concurrent poll) and nothing changes.
     fn finish(&self, id: &str) {
         if let Some(import) = self.store().imports.get_mut(id)
             && !import.status.is_terminal()
         {
-            import.status = if import.report.is_some() {
-                ImportStatus::Finished
+            if import.report.is_some() {
+                import.status = ImportStatus::Finished;
+            } else if import.fail {
+                import.status = ImportStatus::Failed;
             } else {
-                ImportStatus::Failed
-            };
+                return;
+            }
             import.running = false;
         }
     }
@@ -257,6 +264,11 @@ fn poll(import: &mut Import, per_step: Option<u32>) -> Next {
             Next::Nothing
         }
         None if !import.running => {
+            // Restored from a snapshot taken while its records were being applied: they are
+            // lost, so the import failed.
+            if import.pending.is_none() && import.report.is_none() {
+                import.fail = true;
+            }
             import.running = true;
             Next::Restart
         }
@@ -277,5 +289,57 @@ pub async fn report(
     match (&import.status, &import.report) {
         (ImportStatus::Finished, Some(report)) => Ok(Json(report).into_response()),
         _ => Err(ApiError::report_not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import() -> Import {
+        Import {
+            id: "i".into(),
+            collection: "c".into(),
+            status: ImportStatus::NotStarted,
+            pending: Some(Vec::new()),
+            report: None,
+            fail: false,
+            polls: 0,
+            running: false,
+        }
+    }
+
+    #[test]
+    fn manual_mode_advances_one_status_every_n_polls() {
+        let mut i = import();
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let next = poll(&mut i, Some(2));
+            seen.push((i.status, matches!(next, Next::Complete)));
+        }
+        use ImportStatus::*;
+        assert_eq!(
+            seen,
+            [
+                (NotStarted, false),
+                (NotFinished, false),
+                (NotFinished, false),
+                (NotFinished, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_restored_import_restarts_and_one_caught_mid_commit_fails() {
+        let mut waiting = import();
+        assert!(matches!(poll(&mut waiting, None), Next::Restart));
+        assert!(waiting.running && !waiting.fail);
+        assert!(matches!(poll(&mut waiting, None), Next::Nothing));
+        let mut lost = Import {
+            pending: None,
+            ..import()
+        };
+        assert!(matches!(poll(&mut lost, None), Next::Restart));
+        assert!(lost.fail);
     }
 }
