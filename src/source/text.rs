@@ -135,7 +135,8 @@ impl TextReader {
             let total = carried + n;
             let base = self.consumed - total as u64;
             self.carry_len = 0;
-            match std::str::from_utf8(&out[..total]) {
+            // simdutf8 (same results as std, several times faster on text with accents).
+            match simdutf8::compat::from_utf8(&out[..total]) {
                 Ok(_) => {
                     self.count_lines(&out[..total]);
                     return Ok(total);
