@@ -181,7 +181,9 @@ impl TextReader {
             self.consumed += read as u64;
             match result {
                 DecoderResult::Malformed(bad, extra) => {
-                    let offset = self.consumed - u64::from(extra) - u64::from(bad);
+                    let offset = self
+                        .consumed
+                        .saturating_sub(u64::from(extra) + u64::from(bad));
                     let line =
                         self.lines + memchr::memchr_iter(b'\n', &out[..written]).count() as u64 + 1;
                     let err = TextError::Malformed {
