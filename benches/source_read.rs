@@ -2,9 +2,10 @@
 //! columns of every row, and compares with the `csv` crate loop that the bench `floor` uses.
 //!
 //!     gen-data --rows 1000000 --out /tmp/members-1M.csv      # from ../shared/bench
-//!     cargo bench --bench source_read -- /tmp/members-1M.csv [ROUNDS]
+//!     cargo bench --bench source_read -- /tmp/members-1M.csv [ROUNDS] [ONLY]
 //!
-//! Prints one line per measurement (best of ROUNDS, default 3). Data is never committed.
+//! Prints one line per measurement (best of ROUNDS, default 3); ONLY (`csv`, `reader` or `hash`)
+//! runs one measurement (for a profiler or /usr/bin/time). Data is never committed.
 
 use std::error::Error;
 use std::time::Instant;
@@ -61,18 +62,25 @@ fn main() -> Result<(), Box<dyn Error>> {
         .next()
         .unwrap_or_else(|| "/tmp/members-1M.csv".to_string());
     let rounds: usize = args.next().map_or(Ok(3), |r| r.parse())?;
+    let only = args.next();
     let size = std::fs::metadata(&path)?.len() as f64 / 1e6;
-    let runs: [(&str, Run); 3] = [
+    let runs: [(&str, &str, Run); 3] = [
         (
+            "csv",
             "csv crate byte records (floor's parser, no hash)",
             csv_crate,
         ),
-        ("SourceReader, 4 columns", |p| source_reader(p, false)),
-        ("SourceReader, 4 columns + hash64", |p| {
+        ("reader", "SourceReader, 4 columns", |p| {
+            source_reader(p, false)
+        }),
+        ("hash", "SourceReader, 4 columns + hash64", |p| {
             source_reader(p, true)
         }),
     ];
-    for (name, run) in runs {
+    for (key, name, run) in runs {
+        if only.as_deref().is_some_and(|o| o != key) {
+            continue;
+        }
         let mut best = f64::MAX;
         let mut rows = 0;
         for _ in 0..rounds.max(1) {

@@ -261,6 +261,19 @@ fn latin1_and_windows_1252_are_decoded() {
 }
 
 #[test]
+fn utf16_named_by_the_spec_needs_no_bom() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = "k,v\n1,ß\n"
+        .encode_utf16()
+        .flat_map(|u| u.to_be_bytes())
+        .collect();
+    let path = write(dir.path(), "be.csv", &bytes);
+    let mut opts = ReadOptions::new(path, Format::Csv);
+    opts.encoding = Some("utf-16be".into());
+    assert_eq!(rows(&opts, &["v"]), vec![(2, v(&["ß"]))]);
+}
+
+#[test]
 fn unknown_encoding_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "x.csv", b"a\n1\n");

@@ -35,9 +35,12 @@ pub(crate) struct Delimited {
 
 impl Delimited {
     pub(crate) fn open(opened: Opened, opts: &ReadOptions) -> Result<Self, SourceError> {
+        let (delimiter, quote) = (opts.effective_delimiter(), opts.quote.unwrap_or(b'"'));
+        check_option(opts, "delimiter", delimiter, quote)?;
+        check_option(opts, "quote", quote, delimiter)?;
         let core = ReaderBuilder::new()
-            .delimiter(opts.effective_delimiter())
-            .quote(opts.quote.unwrap_or(b'"'))
+            .delimiter(delimiter)
+            .quote(quote)
             .build();
         let mut this = Delimited {
             ctx: opened.ctx,
@@ -244,9 +247,56 @@ impl Delimited {
     }
 }
 
+/// The text is UTF-8 by now, so delimiter and quote must be ASCII (a byte >= 0x80 would cut
+/// characters in half); a line break cannot be either, and they cannot be the same.
+fn check_option(
+    opts: &ReadOptions,
+    what: &'static str,
+    byte: u8,
+    other: u8,
+) -> Result<(), SourceError> {
+    if byte.is_ascii() && byte != b'\n' && byte != b'\r' && byte != other {
+        return Ok(());
+    }
+    Err(SourceError::BadOption {
+        path: opts.path.clone(),
+        what,
+        byte: char::from(byte),
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{Format, ReadOptions, SourceReader};
+    use super::super::{Format, ReadOptions, SourceError, SourceReader};
+
+    #[test]
+    fn non_ascii_or_clashing_delimiter_and_quote_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, "a§b\n1§2\n").unwrap();
+        let mut opts = ReadOptions::new(path, Format::Csv);
+        opts.delimiter = Some(0xA7);
+        let e = SourceReader::open(&opts).err().unwrap();
+        assert!(
+            matches!(
+                e,
+                SourceError::BadOption {
+                    what: "delimiter",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        opts.delimiter = Some(b'"');
+        assert!(SourceReader::open(&opts).is_err());
+        opts.delimiter = None;
+        opts.quote = Some(b'\n');
+        let e = SourceReader::open(&opts).err().unwrap();
+        assert!(
+            matches!(e, SourceError::BadOption { what: "quote", .. }),
+            "{e}"
+        );
+    }
 
     #[test]
     fn long_fields_and_many_columns_grow_the_buffers() {

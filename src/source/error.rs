@@ -17,6 +17,14 @@ pub enum SourceError {
         source: std::io::Error,
     },
 
+    #[error("{}: {what} {byte:?} cannot be used: it must be a single ASCII character other than \
+             a line break, and the delimiter and the quote must differ", path.display())]
+    BadOption {
+        path: PathBuf,
+        what: &'static str,
+        byte: char,
+    },
+
     #[error("{}: cannot read the file to compute its digest: {source}", path.display())]
     Digest {
         path: PathBuf,

@@ -8,8 +8,8 @@
 //! It must not interpret values (numbers, emails, ...), map records or hash them for the diff:
 //! that is the mapping module's job. Every error names the file, the physical line and what to do.
 //!
-//! Layers, bottom to top: file (byte counter for progress) -> gzip -> [`text`] (BOM, UTF-8
-//! validation or decoding, line-aware errors) -> [`delimited`] or [`jsonl`] parser.
+//! Layers, bottom to top: file (byte counter for progress) -> gzip -> `text` (BOM, UTF-8
+//! validation or decoding, line-aware errors) -> `delimited` or `jsonl` parser.
 
 mod delimited;
 mod digest;

@@ -111,7 +111,10 @@ pub(crate) fn open(opts: &ReadOptions) -> Result<Opened, SourceError> {
         return Err(SourceError::NotGzip { path });
     }
     let inner: Box<dyn BufRead + Send> = if gzip {
-        Box::new(BufReader::with_capacity(CHUNK, MultiGzDecoder::new(raw)))
+        Box::new(BufReader::with_capacity(
+            CHUNK / 2,
+            MultiGzDecoder::new(raw),
+        ))
     } else {
         Box::new(raw)
     };

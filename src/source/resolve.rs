@@ -24,6 +24,8 @@ pub(crate) fn delimited(
 ) -> Result<Vec<ColumnRef>, SourceError> {
     let mut refs = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
+    // With the wrong delimiter the one "column" is the whole header: no name is a near miss.
+    let wrong_delimiter = delimiter_hint(info).is_some();
     for name in names {
         if name.is_empty() {
             return Err(SourceError::EmptyColumnName {
@@ -42,7 +44,7 @@ pub(crate) fn delimited(
             }
             (None, _) => missing.push(MissingColumn {
                 name: name.to_string(),
-                suggestion: suggest(name, info.headers),
+                suggestion: suggest(name, info.headers).filter(|_| !wrong_delimiter),
             }),
         }
     }

@@ -117,25 +117,26 @@ impl TextReader {
         loop {
             let carried = self.carry_len;
             out[..carried].copy_from_slice(&self.carry[..carried]);
-            let src = match self.inner.fill_buf() {
-                Ok(src) => src,
+            // A direct read: BufReader hands reads larger than its buffer straight to the file,
+            // so the bytes are copied once, into the parser's buffer.
+            let n = match self.inner.read(&mut out[carried..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.inner_error(e)),
             };
-            if src.is_empty() {
+            if n == 0 {
                 if carried > 0 {
                     // The file ends in the middle of a multi-byte sequence.
                     return Err(self.invalid_utf8(out, 0, self.consumed - carried as u64));
                 }
                 return Ok(0);
             }
-            let n = src.len().min(out.len() - carried);
-            out[carried..carried + n].copy_from_slice(&src[..n]);
-            self.inner.consume(n);
             self.consumed += n as u64;
             let total = carried + n;
             let base = self.consumed - total as u64;
             self.carry_len = 0;
-            match std::str::from_utf8(&out[..total]) {
+            // simdutf8 (same results as std, several times faster on text with accents).
+            match simdutf8::compat::from_utf8(&out[..total]) {
                 Ok(_) => {
                     self.count_lines(&out[..total]);
                     return Ok(total);
@@ -180,7 +181,9 @@ impl TextReader {
             self.consumed += read as u64;
             match result {
                 DecoderResult::Malformed(bad, extra) => {
-                    let offset = self.consumed - u64::from(extra) - u64::from(bad);
+                    let offset = self
+                        .consumed
+                        .saturating_sub(u64::from(extra) + u64::from(bad));
                     let line =
                         self.lines + memchr::memchr_iter(b'\n', &out[..written]).count() as u64 + 1;
                     let err = TextError::Malformed {
