@@ -5,6 +5,7 @@
 //! `sandbox` (the emulator, independent of `providers`), `cli` (thin commands) and `output`
 //! (the only place that prints).
 
+pub mod apply;
 pub mod cli;
 pub mod output;
 pub mod plan;

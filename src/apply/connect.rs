@@ -1,0 +1,1 @@
+//! Resolving a job connection to a provider client (wired when the clients land).

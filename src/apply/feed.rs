@@ -1,0 +1,156 @@
+//! The feed: the job's diff run on a blocking thread, its records to send grouped into the
+//! plan's chunks and encoded by the provider, handed to the executor one chunk at a time
+//! (at most two chunks are in memory). The same diff, over the same source and state, always
+//! gives the same chunks: that is what lets a resumed apply skip what it already uploaded.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::plan::diff::{self, Class, DiffOptions, DiffResult, Seen, Visitor};
+use crate::providers::{BatchKind, ChunkRecord, Provider, ProviderError};
+use crate::source::map::{Mapper, Session};
+use crate::source::{Row, SourceReader};
+use crate::spec::render::RenderContext;
+use crate::spec::types::Spec;
+use crate::state::RecordHashes;
+
+/// What a sent record leaves behind once encoded: enough to commit it or report its reject.
+#[derive(Debug, Clone)]
+pub struct SentRecord {
+    pub key_hash: u64,
+    pub content_hash: u64,
+    pub line: u64,
+    pub key: Box<str>,
+}
+
+/// One encoded chunk.
+#[derive(Debug)]
+pub struct EncodedChunk {
+    pub index: usize,
+    pub body: Bytes,
+    pub records: Vec<SentRecord>,
+}
+
+/// A message from the feed.
+#[derive(Debug)]
+pub enum Feed {
+    Chunk(EncodedChunk),
+    /// The diff finished: counts, removed keys, invalid rows.
+    End { diff: Box<DiffResult>, invalid: Vec<(u64, Option<String>, String)> },
+    Failed(String),
+}
+
+/// Starts the feed of one job on a blocking thread.
+pub fn start<P: Provider + 'static>(
+    spec: Spec,
+    context: RenderContext,
+    read_opts: crate::source::ReadOptions,
+    state: RecordHashes,
+    opts: DiffOptions,
+    provider: Arc<P>,
+    kind: BatchKind,
+) -> mpsc::Receiver<Feed> {
+    let (tx, rx) = mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let msg = match produce(&spec, &context, &read_opts, state, opts, provider, kind, &tx) {
+            Ok(end) => end,
+            Err(e) => Feed::Failed(e),
+        };
+        let _ = tx.blocking_send(msg);
+    });
+    rx
+}
+
+#[allow(clippy::too_many_arguments)]
+fn produce<P: Provider>(
+    spec: &Spec,
+    context: &RenderContext,
+    read_opts: &crate::source::ReadOptions,
+    state: RecordHashes,
+    opts: DiffOptions,
+    provider: Arc<P>,
+    kind: BatchKind,
+    tx: &mpsc::Sender<Feed>,
+) -> Result<Feed, String> {
+    let mut reader = SourceReader::open(read_opts).map_err(|e| e.to_string())?;
+    let mapper = Mapper::new(spec, context, &reader).map_err(|e| e.to_string())?;
+    let mut session = mapper.session().map_err(|e| e.to_string())?;
+    let mut v = Encoder { provider, kind, tx, chunk: 0, records: Vec::new(), sent: Vec::new(), invalid: Vec::new(), failed: None };
+    let diff = diff::run(&mut reader, &mut session, state, opts, &mut v).map_err(|e| e.to_string())?;
+    v.flush();
+    if let Some(e) = v.failed {
+        return Err(e);
+    }
+    if !diff.duplicates.is_empty() {
+        let (k, a, b) = &diff.duplicates[0];
+        return Err(format!("duplicate key `{k}` on lines {a} and {b} ({} duplicates); keys must be unique", diff.duplicate_count));
+    }
+    Ok(Feed::End { diff: Box::new(diff), invalid: v.invalid })
+}
+
+struct Encoder<'t, P: Provider> {
+    provider: Arc<P>,
+    kind: BatchKind,
+    tx: &'t mpsc::Sender<Feed>,
+    chunk: usize,
+    records: Vec<ChunkRecord>,
+    sent: Vec<SentRecord>,
+    invalid: Vec<(u64, Option<String>, String)>,
+    failed: Option<String>,
+}
+
+impl<P: Provider> Encoder<'_, P> {
+    fn flush(&mut self) {
+        if self.records.is_empty() || self.failed.is_some() {
+            return;
+        }
+        match self.provider.encode(self.kind, &self.records) {
+            Ok(body) => {
+                let chunk = EncodedChunk { index: self.chunk, body, records: std::mem::take(&mut self.sent) };
+                self.records.clear();
+                if self.tx.blocking_send(Feed::Chunk(chunk)).is_err() {
+                    self.failed = Some("the apply stopped".into());
+                }
+            }
+            Err(ProviderError::Permanent { message } | ProviderError::Retryable { message, .. } | ProviderError::QueueFull { message } | ProviderError::Expired { message }) => {
+                self.failed = Some(format!("cannot encode chunk {}: {message}", self.chunk));
+            }
+        }
+    }
+}
+
+impl<P: Provider> Visitor for Encoder<'_, P> {
+    fn record(&mut self, seen: &Seen<'_>) {
+        if seen.class.is_sent() && seen.chunk != self.chunk {
+            self.flush();
+            self.chunk = seen.chunk;
+        }
+    }
+
+    fn invalid(&mut self, line: u64, key: Option<&str>, reason: &str) {
+        if self.invalid.len() < 100_000 {
+            self.invalid.push((line, key.map(str::to_owned), reason.to_owned()));
+        }
+    }
+
+    fn wants_record(&self, seen: &Seen<'_>) -> bool {
+        seen.class.is_sent() && self.failed.is_none()
+    }
+
+    fn record_of(&mut self, seen: &Seen<'_>, session: &mut Session<'_>, row: &Row<'_>) {
+        match session.record(row) {
+            Ok((key, contact, record)) => {
+                self.sent.push(SentRecord { key_hash: seen.key_hash, content_hash: seen.content_hash, line: seen.line, key: key.clone().into() });
+                self.records.push(ChunkRecord { key, key_hash: seen.key_hash, content_hash: seen.content_hash, line: seen.line, contact, record });
+            }
+            Err(e) => self.failed = Some(format!("line {}: {e}", seen.line)),
+        }
+    }
+}
+
+/// Whether the class is a deletion (mode `delete`).
+pub fn is_delete(class: Class) -> bool {
+    class == Class::Delete
+}
