@@ -65,7 +65,7 @@ pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
 fn save(ws: &Workspace, plan: &mut Plan, out: &std::path::Path) -> Result<(), String> {
     let mut specs = Map::new();
     for job in &mut plan.jobs {
-        job.pins.source_sha256 = crate::source::file_digest(std::path::Path::new(&job.pins.source_path)).map_err(|e| e.to_string())?;
+        job.pins.source_sha256 = crate::source::file_digest(&ws.root.join(&job.pins.source_path)).map_err(|e| e.to_string())?;
         if let Some(s) = ws.specs.iter().find(|s| s.spec.job == job.job) {
             specs.insert(job.job.clone(), s.rendered.clone());
         }

@@ -57,7 +57,7 @@ pub fn plan_job(
     let effects = guard::destructive_effects(spec, &diff);
     let pins = Pins {
         spec_sha256: spec_digest(&loaded.rendered),
-        source_path: read_opts.path.display().to_string(),
+        source_path: read_opts.path.strip_prefix(&ws.root).unwrap_or(&read_opts.path).display().to_string(),
         source_sha256: String::new(),
         state_lineage: summary.as_ref().map(|s| s.lineage.clone()),
         state_serial: summary.as_ref().map_or(0, |s| s.serial),

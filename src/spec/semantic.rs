@@ -137,8 +137,9 @@ fn check_limits(spec: &Spec, cx: &mut Ctx<'_>) {
 fn check_modes(spec: &Spec, cx: &mut Ctx<'_>) {
     let p = spec.target.provider();
     let supported: &[Mode] = match &spec.target {
+        // Only MyPreferences can delete what left the source (a Delete import). Eloqua's data
+        // delete only discards staged data, it does not unlink (eloqua.md §7).
         Target::Profiles(_) => &[Mode::Upsert, Mode::Mirror, Mode::Delete],
-        Target::OpportunityContacts(_) => &[Mode::Upsert, Mode::Mirror],
         _ => &[Mode::Upsert],
     };
     if !supported.contains(&spec.mode) {
