@@ -6,6 +6,7 @@ mod completions;
 pub mod exit;
 mod plan;
 mod render;
+mod report;
 mod sandbox;
 mod schema;
 mod state;
@@ -92,7 +93,8 @@ where
         Command::Plan(a) => plan::run(&cx, &a),
         Command::State(c) => state::run(&cx, &c),
         Command::Sandbox(a) => sandbox::run(&cx, &a),
-        Command::Apply(_) | Command::Status(_) | Command::Report(_) => {
+        Command::Report(a) => report::run(&cx, &a),
+        Command::Apply(_) | Command::Status(_) => {
             cx.out
                 .error("error: this command is not available in this build yet\n");
             Exit::Error

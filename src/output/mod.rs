@@ -91,6 +91,41 @@ impl Output {
         Some(answer.trim() == "yes")
     }
 
+    /// Prints what an apply did, per job.
+    pub fn apply_results(&self, results: &[crate::apply::JobResult]) {
+        match self.format {
+            Format::Json => {
+                let jobs: Vec<serde_json::Value> = results
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "job": r.job, "sent": r.sent, "accepted": r.accepted, "rejected": r.rejects.len(),
+                            "removed": r.removed, "invalid": r.invalid, "data_requests": r.data_requests,
+                            "resumed": r.resumed, "serial": r.serial,
+                        })
+                    })
+                    .collect();
+                self.json(&serde_json::json!({"format_version": 1, "applied": jobs}));
+            }
+            _ => {
+                let mut text = String::new();
+                for r in results {
+                    let rejected = r.rejects.len();
+                    text.push_str(&format!(
+                        "{}: sent {}, accepted {}, rejected {rejected}, removed {}{}{}\n",
+                        r.job,
+                        r.sent,
+                        r.accepted,
+                        r.removed,
+                        if r.resumed { " (resumed)" } else { "" },
+                        if rejected > 0 { format!(" -> `bulkspec report {}` lists the rejected rows", r.job) } else { String::new() }
+                    ));
+                }
+                self.error(&text);
+            }
+        }
+    }
+
     /// Prints a plan in the chosen format.
     pub fn plan(&self, plan: &crate::plan::Plan) {
         match self.format {

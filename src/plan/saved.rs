@@ -53,3 +53,45 @@ impl SavedPlan {
         serde_json::from_str(&text).map_err(|e| err("parse the plan (is it a bulkspec plan file?)", &e))
     }
 }
+
+/// What changed since a saved plan was made; empty when it can be applied as it is.
+pub fn staleness(saved: &SavedPlan, ws: &crate::spec::workspace::Workspace, store: Option<&mut Box<dyn crate::state::StateStore>>) -> Vec<String> {
+    let mut out = Vec::new();
+    if saved.tool_version != env!("CARGO_PKG_VERSION") {
+        out.push(format!("the plan was made by bulkspec {}, this is {}", saved.tool_version, env!("CARGO_PKG_VERSION")));
+    }
+    let mut store = store;
+    for job in &saved.plan.jobs {
+        let Some(loaded) = ws.specs.iter().find(|s| s.spec.job == job.job) else {
+            out.push(format!("job `{}`: its spec is gone", job.job));
+            continue;
+        };
+        if super::job::spec_digest(&loaded.rendered) != job.pins.spec_sha256 {
+            out.push(format!("job `{}`: the rendered spec changed ({})", job.job, loaded.src.path().display()));
+        }
+        match crate::source::file_digest(&ws.root.join(&job.pins.source_path)) {
+            Ok(d) if d == job.pins.source_sha256 => {}
+            Ok(_) => out.push(format!("job `{}`: the source file {} changed", job.job, job.pins.source_path)),
+            Err(e) => out.push(format!("job `{}`: {e}", job.job)),
+        }
+        let current = match store.as_mut() {
+            Some(s) => s.show(&job.job).map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
+        match current {
+            Ok(summary) => {
+                let (lineage, serial) = summary.map_or((None, 0), |s| (Some(s.lineage), s.serial));
+                if lineage != job.pins.state_lineage || serial != job.pins.state_serial {
+                    out.push(format!(
+                        "job `{}`: the state changed (serial {} -> {serial}{})",
+                        job.job,
+                        job.pins.state_serial,
+                        if lineage != job.pins.state_lineage { ", new lineage" } else { "" }
+                    ));
+                }
+            }
+            Err(e) => out.push(format!("job `{}`: cannot read the state: {e}", job.job)),
+        }
+    }
+    out
+}
