@@ -270,7 +270,8 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == super::project::PROJECT_FILE {
+        // Hidden folders and `ci/` (CI recipes are YAML too) are not specs.
+        if name.starts_with('.') || name == super::project::PROJECT_FILE || (name == "ci" && entry.path().is_dir()) {
             continue;
         }
         if path.is_dir() {
