@@ -39,7 +39,10 @@ record:
 "#;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (Some(base), Some(mutated)) = (args.first(), args.get(1)) else {
         eprintln!("usage: cargo bench --bench plan -- BASE.csv MUTATED.csv [FLOOR_BINARY]");
         return;
@@ -51,14 +54,21 @@ fn main() {
     link(base, &dir.path().join("specs/data.csv"));
     let t = Instant::now();
     record_state(dir.path());
-    eprintln!("recorded the base state in {:.2}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "recorded the base state in {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
     link(mutated, &dir.path().join("specs/data.csv"));
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bulkspec");
     let bin = if bin.exists() { bin } else { which_release() };
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
-        let o = Command::new(&bin).current_dir(dir.path()).args(["-q", "--format", "json", "plan"]).output().unwrap();
+        let o = Command::new(&bin)
+            .current_dir(dir.path())
+            .args(["-q", "--format", "json", "plan"])
+            .output()
+            .unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -69,23 +79,40 @@ fn main() {
     if let Some(floor) = args.get(2) {
         let state = dir.path().join("floor.sqlite");
         let s = state.to_str().unwrap();
-        let w = Command::new(floor).args(["write-state", "--csv", base, "--state", s]).output().unwrap();
+        let w = Command::new(floor)
+            .args(["write-state", "--csv", base, "--state", s])
+            .output()
+            .unwrap();
         assert!(w.status.success(), "{}", String::from_utf8_lossy(&w.stderr));
         let mut floor_best = f64::MAX;
         for _ in 0..3 {
-            let o = Command::new(floor).args(["diff", "--csv", mutated, "--state", s]).output().unwrap();
+            let o = Command::new(floor)
+                .args(["diff", "--csv", mutated, "--state", s])
+                .output()
+                .unwrap();
             let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             floor_best = floor_best.min(line["total_s"].as_f64().unwrap());
             eprintln!("floor diff: {line}");
         }
-        println!("floor_diff_s={floor_best:.3} ratio={:.2}", best / floor_best);
+        println!(
+            "floor_diff_s={floor_best:.3} ratio={:.2}",
+            best / floor_best
+        );
     }
 }
 
 fn which_release() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let candidates = [target.join("release/bulkspec"), PathBuf::from("/work/target-main/release/bulkspec")];
-    candidates.into_iter().find(|p| p.exists()).expect("build it first: cargo build --release")
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let candidates = [
+        target.join("release/bulkspec"),
+        PathBuf::from("/work/target-main/release/bulkspec"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("build it first: cargo build --release")
 }
 
 fn link(from: &str, to: &Path) {
@@ -94,7 +121,10 @@ fn link(from: &str, to: &Path) {
 }
 
 fn record_state(dir: &Path) {
-    let opts = bulkspec::spec::workspace::LoadOptions { dir: dir.to_path_buf(), ..Default::default() };
+    let opts = bulkspec::spec::workspace::LoadOptions {
+        dir: dir.to_path_buf(),
+        ..Default::default()
+    };
     let (ws, diags) = bulkspec::spec::workspace::load(&opts);
     assert!(!diags.has_errors(), "{diags:?}");
     let loaded = &ws.specs[0];
@@ -110,12 +140,26 @@ fn record_state(dir: &Path) {
         fn invalid(&mut self, _: u64, _: Option<&str>, _: &str) {}
     }
     let mut c = Collect(Vec::new());
-    let opts = DiffOptions { delete_mode: false, max_request_bytes: 10_000_000, request_overhead: 0 };
+    let opts = DiffOptions {
+        delete_mode: false,
+        max_request_bytes: 10_000_000,
+        request_overhead: 0,
+    };
     diff::run(&mut reader, &mut session, Default::default(), opts, &mut c).unwrap();
     let path = dir.join(".bulkspec/state.db");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut store = bulkspec::state::SqliteStore::open(&path).unwrap();
-    let mut it = c.0.iter().map(|(k, h, key)| RecordRef { key_hash: *k, content_hash: *h, key });
+    let mut it = c.0.iter().map(|(k, h, key)| RecordRef {
+        key_hash: *k,
+        content_hash: *h,
+        key,
+    });
     store.commit_records("members", &mut it, &[]).unwrap();
-    store.record_apply("members", &serde_json::to_string(&loaded.rendered).unwrap(), &[]).unwrap();
+    store
+        .record_apply(
+            "members",
+            &serde_json::to_string(&loaded.rendered).unwrap(),
+            &[],
+        )
+        .unwrap();
 }

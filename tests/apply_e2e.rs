@@ -29,7 +29,11 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("bulkspec.yaml"), dir.path().join("bulkspec.yaml")).unwrap();
+    std::fs::copy(
+        repo().join("bulkspec.yaml"),
+        dir.path().join("bulkspec.yaml"),
+    )
+    .unwrap();
     copy_dir(&repo().join("specs"), &dir.path().join("specs"));
     dir
 }
@@ -43,7 +47,13 @@ struct Sandbox {
 impl Sandbox {
     fn start(extra: &[&str]) -> Sandbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--processing-time", "50ms"])
+            .args([
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--processing-time",
+                "50ms",
+            ])
             .args(extra)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -52,18 +62,37 @@ impl Sandbox {
         let stderr = child.stderr.take().unwrap();
         let mut line = String::new();
         BufReader::new(stderr).read_line(&mut line).unwrap();
-        let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the sandbox prints its URL").to_owned();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("the sandbox prints its URL")
+            .to_owned();
         Sandbox { child, url }
     }
 
     fn get(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.url);
-        runtime().block_on(async { reqwest::get(&url).await.unwrap().json::<Value>().await.unwrap_or(Value::Null) })
+        runtime().block_on(async {
+            reqwest::get(&url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        })
     }
 
     fn post(&self, path: &str, body: &Value) {
         let url = format!("{}{path}", self.url);
-        let status = runtime().block_on(async { reqwest::Client::new().post(&url).json(body).send().await.unwrap().status() });
+        let status = runtime().block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .json(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
         assert!(status.is_success(), "{path}: {status}");
     }
 }
@@ -76,12 +105,18 @@ impl Drop for Sandbox {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn bulkspec(dir: &Path, sandbox: Option<&Sandbox>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulkspec"));
-    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS").args(args);
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .args(args);
     match sandbox {
         Some(s) => cmd.env("BULKSPEC_SANDBOX_URL", &s.url),
         None => cmd.env_remove("BULKSPEC_SANDBOX_URL"),
@@ -115,7 +150,10 @@ fn quickstart_apply_then_plan_shows_no_changes() {
     let dir = project();
     let o = bulkspec(dir.path(), None, &["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    assert!(dir.path().join(".bulkspec/sandbox").is_dir(), "the embedded sandbox keeps its data");
+    assert!(
+        dir.path().join(".bulkspec/sandbox").is_dir(),
+        "the embedded sandbox keeps its data"
+    );
     let o = bulkspec(dir.path(), None, &["plan", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     assert!(all(&o).contains("No changes."), "{}", all(&o));
@@ -125,19 +163,43 @@ fn quickstart_apply_then_plan_shows_no_changes() {
 fn every_provider_end_to_end_and_reapply_sends_nothing() {
     let sb = Sandbox::start(&[]);
     let dir = project();
-    let o = bulkspec(dir.path(), Some(&sb), &["--format", "json", "apply", "--auto-approve"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "apply", "--auto-approve"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    assert_eq!(sb.get("/_sandbox/marketo/programs/1040/members").as_array().map(Vec::len), Some(25));
-    assert_eq!(sb.get("/_sandbox/dotdigital/collections/order_history").as_array().map(Vec::len), Some(30));
+    assert_eq!(
+        sb.get("/_sandbox/marketo/programs/1040/members")
+            .as_array()
+            .map(Vec::len),
+        Some(25)
+    );
+    assert_eq!(
+        sb.get("/_sandbox/dotdigital/collections/order_history")
+            .as_array()
+            .map(Vec::len),
+        Some(30)
+    );
     let profiles = sb.get("/_sandbox/mypreferences/profiles");
     assert_eq!(profiles.as_array().map(Vec::len), Some(35), "{profiles}");
-    let links: usize = (100..108).map(|i| sb.get(&format!("/_sandbox/eloqua/opportunities/OPP-{i}/contacts")).as_array().map_or(0, Vec::len)).sum();
+    let links: usize = (100..108)
+        .map(|i| {
+            sb.get(&format!("/_sandbox/eloqua/opportunities/OPP-{i}/contacts"))
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum();
     assert_eq!(links, 30);
     let before = data_requests(&sb);
     let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     assert!(all(&o).contains("Nothing to apply."), "{}", all(&o));
-    assert_eq!(data_requests(&sb), before, "re-applying an unchanged source sends no data");
+    assert_eq!(
+        data_requests(&sb),
+        before,
+        "re-applying an unchanged source sends no data"
+    );
 }
 
 #[test]
@@ -145,28 +207,56 @@ fn rejects_exit_3_are_reported_and_planned_again() {
     let sb = Sandbox::start(&[]);
     sb.post("/_sandbox/seed", &json!({"strict": true, "dotdigital": {"contacts": ["ana.lee0@example.org"], "collections": [{"name": "order_history", "scope": "contact"}]}}));
     let dir = project();
-    let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve", "specs/order-history.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/order-history.yaml"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", all(&o));
     let o = bulkspec(dir.path(), Some(&sb), &["report", "order-history"]);
     let report = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(report.starts_with("line,key,code,reason"), "{report}");
     assert_eq!(report.lines().count(), 1 + 29, "{report}");
-    let o = bulkspec(dir.path(), Some(&sb), &["--format", "json", "plan", "specs/order-history.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "plan", "specs/order-history.yaml"],
+    );
     let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(plan["jobs"][0]["records"]["add"], 29, "rejected rows stay pending");
+    assert_eq!(
+        plan["jobs"][0]["records"]["add"], 29,
+        "rejected rows stay pending"
+    );
     assert_eq!(plan["jobs"][0]["records"]["unchanged"], 1);
 }
 
 #[test]
 fn retryable_faults_are_survived() {
     let sb = Sandbox::start(&[]);
-    sb.post("/_sandbox/faults", &json!({"error_rate": 0.3, "statuses": [500, 502, 503], "seed": 7, "retry_after_secs": 1}));
+    sb.post(
+        "/_sandbox/faults",
+        &json!({"error_rate": 0.3, "statuses": [500, 502, 503], "seed": 7, "retry_after_secs": 1}),
+    );
     let dir = project();
     let spec = dir.path().join("specs/webinar-members.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + "retry:\n  max_attempts: 20\n  initial_backoff: 10ms\n  max_backoff: 200ms\n").unwrap();
-    let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve", "specs/webinar-members.yaml"]);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap()
+            + "retry:\n  max_attempts: 20\n  initial_backoff: 10ms\n  max_backoff: 200ms\n",
+    )
+    .unwrap();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    assert_eq!(sb.get("/_sandbox/marketo/programs/1040/members").as_array().map(Vec::len), Some(25));
+    assert_eq!(
+        sb.get("/_sandbox/marketo/programs/1040/members")
+            .as_array()
+            .map(Vec::len),
+        Some(25)
+    );
 }
 
 #[test]
@@ -177,9 +267,19 @@ fn locked_jobs_exit_4_naming_the_holder() {
     let mut store = bulkspec::state::SqliteStore::open(&db).unwrap();
     let mut holder = bulkspec::state::LockHolder::current();
     holder.ci_run = Some("https://ci.example/run/1".into());
-    let _guard = bulkspec::state::StateStore::acquire_lock(&mut store, "webinar-members", &holder, Duration::from_secs(60)).unwrap();
+    let _guard = bulkspec::state::StateStore::acquire_lock(
+        &mut store,
+        "webinar-members",
+        &holder,
+        Duration::from_secs(60),
+    )
+    .unwrap();
     let started = Instant::now();
-    let o = bulkspec(dir.path(), None, &["apply", "--auto-approve", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        None,
+        &["apply", "--auto-approve", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(4), "{}", all(&o));
     assert!(all(&o).contains("https://ci.example/run/1"), "{}", all(&o));
     assert!(started.elapsed() < Duration::from_secs(20));
@@ -189,18 +289,38 @@ fn locked_jobs_exit_4_naming_the_holder() {
 fn saved_plans_are_applied_exactly_or_refused_as_stale() {
     let sb = Sandbox::start(&[]);
     let dir = project();
-    let o = bulkspec(dir.path(), Some(&sb), &["plan", "--out", "plan.json", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["plan", "--out", "plan.json", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     let csv = dir.path().join("specs/data/webinar-attendees.csv");
     let original = std::fs::read_to_string(&csv).unwrap();
     std::fs::write(&csv, original.replace(",Lee,", ",Leigh,")).unwrap();
-    let o = bulkspec(dir.path(), Some(&sb), &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(5), "{}", all(&o));
-    assert!(all(&o).contains("the source file specs/data/webinar-attendees.csv changed"), "{}", all(&o));
+    assert!(
+        all(&o).contains("the source file specs/data/webinar-attendees.csv changed"),
+        "{}",
+        all(&o)
+    );
     std::fs::write(&csv, original).unwrap();
-    let o = bulkspec(dir.path(), Some(&sb), &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    let o = bulkspec(dir.path(), Some(&sb), &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--plan", "plan.json", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(5), "the state moved on: {}", all(&o));
 }
 
@@ -211,8 +331,17 @@ fn confirmation_and_destructive_allow() {
     assert_eq!(o.status.code(), Some(1));
     assert!(all(&o).contains("--auto-approve"), "{}", all(&o));
     let spec = dir.path().join("specs/consent-profiles.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + "refresh:\n  tags: true\nguard:\n  max_remove: 10\n").unwrap();
-    let o = bulkspec(dir.path(), None, &["apply", "--auto-approve", "specs/consent-profiles.yaml"]);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap()
+            + "refresh:\n  tags: true\nguard:\n  max_remove: 10\n",
+    )
+    .unwrap();
+    let o = bulkspec(
+        dir.path(),
+        None,
+        &["apply", "--auto-approve", "specs/consent-profiles.yaml"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", all(&o));
     assert!(all(&o).contains("--allow-destructive"), "{}", all(&o));
 }
@@ -230,12 +359,21 @@ fn killed_applies_resume_without_loss_or_duplicates() {
     }
     std::fs::write(&csv, text).unwrap();
     let spec = dir.path().join("specs/webinar-members.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + "limits:\n  max_request_bytes: 20KB\n").unwrap();
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap() + "limits:\n  max_request_bytes: 20KB\n",
+    )
+    .unwrap();
     for delay in [150u64, 400, 700, 1000, 1500] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
             .current_dir(dir.path())
             .env("BULKSPEC_SANDBOX_URL", &sb.url)
-            .args(["-q", "apply", "--auto-approve", "specs/webinar-members.yaml"])
+            .args([
+                "-q",
+                "apply",
+                "--auto-approve",
+                "specs/webinar-members.yaml",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -246,7 +384,11 @@ fn killed_applies_resume_without_loss_or_duplicates() {
     }
     let mut finished = false;
     for _ in 0..5 {
-        let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve", "specs/webinar-members.yaml"]);
+        let o = bulkspec(
+            dir.path(),
+            Some(&sb),
+            &["apply", "--auto-approve", "specs/webinar-members.yaml"],
+        );
         if o.status.code() == Some(0) {
             finished = true;
             break;
@@ -254,15 +396,28 @@ fn killed_applies_resume_without_loss_or_duplicates() {
     }
     assert!(finished, "apply never finished");
     let members = sb.get("/_sandbox/marketo/programs/1040/members");
-    let emails: Vec<String> = members.as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap_or_default().to_lowercase()).collect();
+    let emails: Vec<String> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
     let mut unique = emails.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), emails.len(), "no record twice");
     assert_eq!(unique.len(), 3000, "every record once");
-    let o = bulkspec(dir.path(), Some(&sb), &["--format", "json", "state", "show", "webinar-members"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "state", "show", "webinar-members"],
+    );
     let state: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(state["records"], 3000, "the state equals the sandbox");
-    let o = bulkspec(dir.path(), Some(&sb), &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
 }

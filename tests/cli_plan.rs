@@ -31,13 +31,23 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A copy of the repository's project file and specs in a temp dir (no state).
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("bulkspec.yaml"), dir.path().join("bulkspec.yaml")).unwrap();
+    std::fs::copy(
+        repo().join("bulkspec.yaml"),
+        dir.path().join("bulkspec.yaml"),
+    )
+    .unwrap();
     copy_dir(&repo().join("specs"), &dir.path().join("specs"));
     dir
 }
 
 fn bulkspec(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bulkspec")).current_dir(dir).env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS").args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_bulkspec"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -51,8 +61,15 @@ fn all(o: &Output) -> String {
 #[test]
 fn plans_of_specs_in_three_formats() {
     let dir = project();
-    for (format, name) in [("human", "specs_human"), ("json", "specs_json"), ("markdown", "specs_markdown")] {
-        let o = bulkspec(dir.path(), &["--format", format, "plan", "--detailed-exitcode"]);
+    for (format, name) in [
+        ("human", "specs_human"),
+        ("json", "specs_json"),
+        ("markdown", "specs_markdown"),
+    ] {
+        let o = bulkspec(
+            dir.path(),
+            &["--format", format, "plan", "--detailed-exitcode"],
+        );
         assert_eq!(o.status.code(), Some(2), "{}", all(&o));
         insta::assert_snapshot!(name, stdout(&o));
     }
@@ -62,7 +79,11 @@ fn plans_of_specs_in_three_formats() {
 fn plans_of_examples_in_three_formats() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("examples"), dir.path());
-    for (format, name) in [("human", "examples_human"), ("json", "examples_json"), ("markdown", "examples_markdown")] {
+    for (format, name) in [
+        ("human", "examples_human"),
+        ("json", "examples_json"),
+        ("markdown", "examples_markdown"),
+    ] {
         let o = bulkspec(dir.path(), &["--format", format, "plan"]);
         assert_eq!(o.status.code(), Some(0), "{}", all(&o));
         insta::assert_snapshot!(name, stdout(&o));
@@ -72,7 +93,11 @@ fn plans_of_examples_in_three_formats() {
 /// Records what `apply` would record after sending every record of the job: the same mapping
 /// and diff code, committed to the real SQLite state.
 fn record_state(dir: &Path, spec_file: &str) {
-    let opts = bulkspec::spec::workspace::LoadOptions { dir: dir.to_path_buf(), paths: vec![PathBuf::from(spec_file)], ..Default::default() };
+    let opts = bulkspec::spec::workspace::LoadOptions {
+        dir: dir.to_path_buf(),
+        paths: vec![PathBuf::from(spec_file)],
+        ..Default::default()
+    };
     let (ws, diags) = bulkspec::spec::workspace::load(&opts);
     assert!(!diags.has_errors(), "{diags:?}");
     let loaded = &ws.specs[0];
@@ -88,14 +113,30 @@ fn record_state(dir: &Path, spec_file: &str) {
         fn invalid(&mut self, _: u64, _: Option<&str>, _: &str) {}
     }
     let mut c = Collect(Vec::new());
-    let opts = DiffOptions { delete_mode: false, max_request_bytes: 10_000_000, request_overhead: 0 };
+    let opts = DiffOptions {
+        delete_mode: false,
+        max_request_bytes: 10_000_000,
+        request_overhead: 0,
+    };
     diff::run(&mut reader, &mut session, Default::default(), opts, &mut c).unwrap();
     let path = dir.join(".bulkspec/state.db");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut store = bulkspec::state::SqliteStore::open(&path).unwrap();
-    let mut it = c.0.iter().map(|(k, h, key)| RecordRef { key_hash: *k, content_hash: *h, key });
-    store.commit_records(&loaded.spec.job, &mut it, &[]).unwrap();
-    store.record_apply(&loaded.spec.job, &serde_json::to_string(&loaded.rendered).unwrap(), &[]).unwrap();
+    let mut it = c.0.iter().map(|(k, h, key)| RecordRef {
+        key_hash: *k,
+        content_hash: *h,
+        key,
+    });
+    store
+        .commit_records(&loaded.spec.job, &mut it, &[])
+        .unwrap();
+    store
+        .record_apply(
+            &loaded.spec.job,
+            &serde_json::to_string(&loaded.rendered).unwrap(),
+            &[],
+        )
+        .unwrap();
 }
 
 #[test]
@@ -103,7 +144,10 @@ fn plan_against_recorded_state() {
     let dir = project();
     record_state(dir.path(), "specs/webinar-members.yaml");
     // Nothing changed: no changes, exit 0 with --detailed-exitcode.
-    let o = bulkspec(dir.path(), &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     assert!(stdout(&o).contains("No changes."), "{}", all(&o));
     // Change one row, remove one, add one, add an invalid one; change a setting.
@@ -116,21 +160,54 @@ fn plan_against_recorded_state() {
     lines.push("not-an-email,Bad,Row,Acme,Analyst".into());
     std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
     let spec = dir.path().join("specs/webinar-members.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("interval: 1s", "interval: 2s")).unwrap();
-    let o = bulkspec(dir.path(), &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"]);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("interval: 1s", "interval: 2s"),
+    )
+    .unwrap();
+    let o = bulkspec(
+        dir.path(),
+        &["plan", "--detailed-exitcode", "specs/webinar-members.yaml"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     insta::assert_snapshot!("against_state_human", stdout(&o));
-    let o = bulkspec(dir.path(), &["--format", "json", "plan", "--mask-keys", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "plan",
+            "--mask-keys",
+            "specs/webinar-members.yaml",
+        ],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let job = &doc["jobs"][0];
-    assert_eq!(job["records"], serde_json::json!({"add": 1, "change": 1, "unchanged": 23, "remove": 1, "invalid": 1}));
+    assert_eq!(
+        job["records"],
+        serde_json::json!({"add": 1, "change": 1, "unchanged": 23, "remove": 1, "invalid": 1})
+    );
     assert_eq!(job["config_changes"][0]["path"], "/polling/interval");
-    assert!(job["keys"]["add"][0].as_str().unwrap().starts_with('#'), "keys are masked: {job}");
+    assert!(
+        job["keys"]["add"][0].as_str().unwrap().starts_with('#'),
+        "keys are masked: {job}"
+    );
     assert!(!stdout(&o).contains("new.person@example.org"));
     assert_eq!(job["invalid"][0]["line"], 27);
     // Values are shown only when asked.
     assert!(!stdout(&o).contains("Leigh"));
-    let o = bulkspec(dir.path(), &["--format", "json", "plan", "--show-values", "specs/webinar-members.yaml"]);
+    let o = bulkspec(
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "plan",
+            "--show-values",
+            "specs/webinar-members.yaml",
+        ],
+    );
     assert!(stdout(&o).contains("Leigh"), "{}", all(&o));
 }
 
@@ -143,7 +220,11 @@ fn orphaned_jobs_are_reported_and_left_alone() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["orphaned"], serde_json::json!(["webinar-members"]));
     let o = bulkspec(dir.path(), &["plan"]);
-    assert!(stdout(&o).contains("job `webinar-members` is in the state but has no spec"), "{}", all(&o));
+    assert!(
+        stdout(&o).contains("job `webinar-members` is in the state but has no spec"),
+        "{}",
+        all(&o)
+    );
 }
 
 #[test]
@@ -155,10 +236,20 @@ fn guards_stop_the_plan_and_say_by_how_much() {
     let kept: Vec<&str> = text.lines().take(6).collect();
     std::fs::write(&csv, kept.join("\n") + "\n").unwrap();
     let spec = dir.path().join("specs/webinar-members.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + "guard:\n  max_source_drop_percent: 50\n").unwrap();
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap() + "guard:\n  max_source_drop_percent: 50\n",
+    )
+    .unwrap();
     let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
     assert_eq!(o.status.code(), Some(1), "{}", all(&o));
-    assert!(all(&o).contains("guard.max_source_drop_percent: the source has 5 valid records, 80.0% fewer than the 25"), "{}", all(&o));
+    assert!(
+        all(&o).contains(
+            "guard.max_source_drop_percent: the source has 5 valid records, 80.0% fewer than the 25"
+        ),
+        "{}",
+        all(&o)
+    );
 }
 
 #[test]
@@ -166,12 +257,22 @@ fn saved_plan_pins_specs_sources_and_state() {
     let dir = project();
     let o = bulkspec(dir.path(), &["plan", "--out", "plan.json"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
     assert_eq!(saved["tool_version"], env!("CARGO_PKG_VERSION"));
-    let job = saved["plan"]["jobs"].as_array().unwrap().iter().find(|j| j["job"] == "webinar-members").unwrap();
+    let job = saved["plan"]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job"] == "webinar-members")
+        .unwrap();
     let digest = job["pins"]["source_sha256"].as_str().unwrap();
     assert_eq!(digest.len(), 64);
-    assert_eq!(job["pins"]["source_path"], "specs/data/webinar-attendees.csv");
+    assert_eq!(
+        job["pins"]["source_path"],
+        "specs/data/webinar-attendees.csv"
+    );
     assert_eq!(job["pins"]["state_serial"], 0);
     assert!(saved["specs"]["webinar-members"]["target"]["program_id"].is_number());
 }
@@ -187,7 +288,11 @@ fn duplicate_keys_name_both_lines() {
     std::fs::write(&csv, text).unwrap();
     let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(all(&o).contains("`ana.lee0@example.org` on lines 2 and 27"), "{}", all(&o));
+    assert!(
+        all(&o).contains("`ana.lee0@example.org` on lines 2 and 27"),
+        "{}",
+        all(&o)
+    );
 }
 
 #[test]
@@ -198,14 +303,25 @@ fn bad_sources_are_clear_errors() {
     let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(all(&o).contains("first_name"), "{}", all(&o));
-    std::fs::write(&csv, "email,first_name,last_name,company\n\"a@x.org,A,B,C\n").unwrap();
+    std::fs::write(
+        &csv,
+        "email,first_name,last_name,company\n\"a@x.org,A,B,C\n",
+    )
+    .unwrap();
     let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(all(&o).contains(":2"), "{}", all(&o));
-    std::fs::write(&csv, b"email,first_name,last_name,company\na@x.org,\xff,B,C\n").unwrap();
+    std::fs::write(
+        &csv,
+        b"email,first_name,last_name,company\na@x.org,\xff,B,C\n",
+    )
+    .unwrap();
     let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
     assert_eq!(o.status.code(), Some(1), "{}", all(&o));
-    assert!(!dir.path().join(".bulkspec").exists(), "a plan writes nothing");
+    assert!(
+        !dir.path().join(".bulkspec").exists(),
+        "a plan writes nothing"
+    );
 }
 
 #[test]

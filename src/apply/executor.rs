@@ -48,9 +48,17 @@ impl<P: Provider> Run<'_, P> {
         &self.spec.job
     }
 
-    fn put(&mut self, step: &str, status: StepStatus, remote: Option<&str>, details: Value) -> Result<(), ApplyError> {
+    fn put(
+        &mut self,
+        step: &str,
+        status: StepStatus,
+        remote: Option<&str>,
+        details: Value,
+    ) -> Result<(), ApplyError> {
         let step = format!("{}{step}", self.prefix);
-        self.journal.put(self.store.as_mut(), &step, status, remote, details, None).map_err(ApplyError::State)
+        self.journal
+            .put(self.store.as_mut(), &step, status, remote, details, None)
+            .map_err(ApplyError::State)
     }
 
     fn entry(&self, step: &str) -> Option<&crate::state::JournalEntry> {
@@ -58,15 +66,26 @@ impl<P: Provider> Run<'_, P> {
     }
 
     /// Runs the whole feed through a `PerChunk` provider.
-    pub async fn per_chunk(&mut self, mut rx: mpsc::Receiver<Feed>, window: usize) -> Result<Outcome, ApplyError> {
-        let batch = RemoteBatch { id: String::new(), kind: self.kind, expires_at: None, details: Value::Null };
+    pub async fn per_chunk(
+        &mut self,
+        mut rx: mpsc::Receiver<Feed>,
+        window: usize,
+    ) -> Result<Outcome, ApplyError> {
+        let batch = RemoteBatch {
+            id: String::new(),
+            kind: self.kind,
+            expires_at: None,
+            details: Value::Null,
+        };
         let mut out = Outcome::default();
         let mut inflight: VecDeque<(usize, String, Vec<SentRecord>)> = VecDeque::new();
         while let Some(msg) = rx.recv().await {
             match msg {
                 Feed::Chunk(c) => {
                     let index = c.index;
-                    let (remote, records) = self.upload_chunk(&batch, c, &mut inflight, &mut out).await?;
+                    let (remote, records) = self
+                        .upload_chunk(&batch, c, &mut inflight, &mut out)
+                        .await?;
                     inflight.push_back((index, remote, records));
                     while inflight.len() > window.max(1) {
                         if let Some(job) = inflight.pop_front() {
@@ -96,25 +115,52 @@ impl<P: Provider> Run<'_, P> {
     ) -> Result<(String, Vec<SentRecord>), ApplyError> {
         let step = format!("upload/{:06}", c.index);
         if let Some(e) = self.entry(&step).filter(|e| e.status == StepStatus::Done) {
-            self.events.line(&format!("{}: chunk {} was uploaded before (remote job {}); resuming it", self.job(), c.index + 1, e.remote_id.as_deref().unwrap_or("?")));
+            self.events.line(&format!(
+                "{}: chunk {} was uploaded before (remote job {}); resuming it",
+                self.job(),
+                c.index + 1,
+                e.remote_id.as_deref().unwrap_or("?")
+            ));
             return Ok((e.remote_id.clone().unwrap_or_default(), c.records));
         }
-        self.put(&step, StepStatus::Started, None, json!({"records": c.records.len(), "bytes": c.body.len()}))?;
-        self.events.line(&format!("{}: uploading chunk {} ({} records, {})", self.job(), c.index + 1, c.records.len(), bytesize::ByteSize(c.body.len() as u64).display().si()));
+        self.put(
+            &step,
+            StepStatus::Started,
+            None,
+            json!({"records": c.records.len(), "bytes": c.body.len()}),
+        )?;
+        self.events.line(&format!(
+            "{}: uploading chunk {} ({} records, {})",
+            self.job(),
+            c.index + 1,
+            c.records.len(),
+            bytesize::ByteSize(c.body.len() as u64).display().si()
+        ));
         loop {
             let provider = self.provider.clone();
             let body = c.body.clone();
-            let result = retry(&self.spec.retry, "upload", || provider.upload(batch, c.index, body.clone())).await;
+            let result = retry(&self.spec.retry, "upload", || {
+                provider.upload(batch, c.index, body.clone())
+            })
+            .await;
             out.data_requests += 1;
             match result {
                 Ok(remote) => {
                     let remote = remote.unwrap_or_default();
-                    self.put(&step, StepStatus::Done, Some(&remote), json!({"records": c.records.len(), "bytes": c.body.len()}))?;
+                    self.put(
+                        &step,
+                        StepStatus::Done,
+                        Some(&remote),
+                        json!({"records": c.records.len(), "bytes": c.body.len()}),
+                    )?;
                     return Ok((remote, c.records));
                 }
                 Err(ProviderError::QueueFull { message }) => {
                     // Wait for the oldest remote job of ours to finish, or for anyone's.
-                    self.events.line(&format!("{}: {message}; waiting for a running import to finish", self.job()));
+                    self.events.line(&format!(
+                        "{}: {message}; waiting for a running import to finish",
+                        self.job()
+                    ));
                     match inflight.pop_front() {
                         Some(job) => self.finish_chunk(batch, job, out).await?,
                         None => tokio::time::sleep(self.spec.polling.interval.0).await,
@@ -125,7 +171,12 @@ impl<P: Provider> Run<'_, P> {
         }
     }
 
-    async fn finish_chunk(&mut self, batch: &RemoteBatch, (index, remote, records): (usize, String, Vec<SentRecord>), out: &mut Outcome) -> Result<(), ApplyError> {
+    async fn finish_chunk(
+        &mut self,
+        batch: &RemoteBatch,
+        (index, remote, records): (usize, String, Vec<SentRecord>),
+        out: &mut Outcome,
+    ) -> Result<(), ApplyError> {
         let step = format!("poll/{index:06}");
         let remote_rejects = match self.entry(&step).filter(|e| e.status == StepStatus::Done) {
             Some(e) => stored_rejects(&e.details),
@@ -140,23 +191,54 @@ impl<P: Provider> Run<'_, P> {
     }
 
     /// Polls a remote job to its end, then reads its rejects.
-    async fn wait_remote(&mut self, batch: &RemoteBatch, remote: &str, step: &str) -> Result<Result<Vec<RemoteReject>, String>, ApplyError> {
+    async fn wait_remote(
+        &mut self,
+        batch: &RemoteBatch,
+        remote: &str,
+        step: &str,
+    ) -> Result<Result<Vec<RemoteReject>, String>, ApplyError> {
         let mut schedule = PollSchedule::new(&self.spec.polling);
         loop {
             if !schedule.wait().await {
-                return Err(ApplyError::Timeout { job: self.job().into(), remote: remote.into(), after: self.spec.polling.timeout.to_string() });
+                return Err(ApplyError::Timeout {
+                    job: self.job().into(),
+                    remote: remote.into(),
+                    after: self.spec.polling.timeout.to_string(),
+                });
             }
             let provider = self.provider.clone();
-            let status = retry(&self.spec.retry, "poll", || provider.poll(batch, remote)).await.map_err(|e| ApplyError::Remote { step: step.into(), error: e })?;
+            let status = retry(&self.spec.retry, "poll", || provider.poll(batch, remote))
+                .await
+                .map_err(|e| ApplyError::Remote {
+                    step: step.into(),
+                    error: e,
+                })?;
             match status {
                 PollStatus::Running(s) => {
-                    self.events.line(&format!("{}: remote job {remote} is {s} (polling for {})", self.job(), humantime::format_duration(std::time::Duration::from_secs(schedule.elapsed().as_secs()))));
+                    self.events.line(&format!(
+                        "{}: remote job {remote} is {s} (polling for {})",
+                        self.job(),
+                        humantime::format_duration(std::time::Duration::from_secs(
+                            schedule.elapsed().as_secs()
+                        ))
+                    ));
                 }
                 PollStatus::Failed(reason) => return Ok(Err(reason)),
                 PollStatus::Done => {
                     let provider = self.provider.clone();
-                    let r = retry(&self.spec.retry, "rejects", || provider.rejects(batch, remote)).await.map_err(|e| ApplyError::Remote { step: step.into(), error: e })?;
-                    self.events.line(&format!("{}: remote job {remote} finished; {} row(s) rejected", self.job(), r.len()));
+                    let r = retry(&self.spec.retry, "rejects", || {
+                        provider.rejects(batch, remote)
+                    })
+                    .await
+                    .map_err(|e| ApplyError::Remote {
+                        step: step.into(),
+                        error: e,
+                    })?;
+                    self.events.line(&format!(
+                        "{}: remote job {remote} finished; {} row(s) rejected",
+                        self.job(),
+                        r.len()
+                    ));
                     return Ok(Ok(r));
                 }
             }
@@ -172,14 +254,36 @@ impl<P: Provider> Run<'_, P> {
             match msg {
                 Feed::Chunk(c) => {
                     let step = format!("upload/{:06}", c.index);
-                    if !self.entry(&step).is_some_and(|e| e.status == StepStatus::Done) {
-                        self.put(&step, StepStatus::Started, None, json!({"records": c.records.len(), "bytes": c.body.len()}))?;
-                        self.events.line(&format!("{}: uploading chunk {} ({} records)", self.job(), c.index + 1, c.records.len()));
+                    if !self
+                        .entry(&step)
+                        .is_some_and(|e| e.status == StepStatus::Done)
+                    {
+                        self.put(
+                            &step,
+                            StepStatus::Started,
+                            None,
+                            json!({"records": c.records.len(), "bytes": c.body.len()}),
+                        )?;
+                        self.events.line(&format!(
+                            "{}: uploading chunk {} ({} records)",
+                            self.job(),
+                            c.index + 1,
+                            c.records.len()
+                        ));
                         let provider = self.provider.clone();
                         let body = c.body.clone();
                         out.data_requests += 1;
-                        match retry(&self.spec.retry, "upload", || provider.upload(&batch, c.index, body.clone())).await {
-                            Ok(_) => self.put(&step, StepStatus::Done, None, json!({"records": c.records.len(), "bytes": c.body.len()}))?,
+                        match retry(&self.spec.retry, "upload", || {
+                            provider.upload(&batch, c.index, body.clone())
+                        })
+                        .await
+                        {
+                            Ok(_) => self.put(
+                                &step,
+                                StepStatus::Done,
+                                None,
+                                json!({"records": c.records.len(), "bytes": c.body.len()}),
+                            )?,
                             Err(e) => return Err(self.batch_error(&step, e)?),
                         }
                     }
@@ -196,7 +300,11 @@ impl<P: Provider> Run<'_, P> {
             self.close(&batch).await;
             return Ok(out);
         }
-        let remote = match self.entry("start").filter(|e| e.status == StepStatus::Done).and_then(|e| e.remote_id.clone()) {
+        let remote = match self
+            .entry("start")
+            .filter(|e| e.status == StepStatus::Done)
+            .and_then(|e| e.remote_id.clone())
+        {
             Some(r) => r,
             None => {
                 self.put("start", StepStatus::Started, None, Value::Null)?;
@@ -227,20 +335,41 @@ impl<P: Provider> Run<'_, P> {
         if let Some(e) = self.entry("batch").filter(|e| e.status == StepStatus::Done)
             && let Ok(b) = serde_json::from_value::<RemoteBatch>(e.details.clone())
         {
-            let expired = b.expires_at.is_some_and(|t| t <= std::time::SystemTime::now());
+            let expired = b
+                .expires_at
+                .is_some_and(|t| t <= std::time::SystemTime::now());
             if !expired {
                 return Ok(b);
             }
-            self.events.line(&format!("{}: the remote import {} expired; starting a new one", self.job(), b.id));
-            self.journal.forget_prefix(&format!("{}upload/", self.prefix));
+            self.events.line(&format!(
+                "{}: the remote import {} expired; starting a new one",
+                self.job(),
+                b.id
+            ));
+            self.journal
+                .forget_prefix(&format!("{}upload/", self.prefix));
         }
         self.put("batch", StepStatus::Started, None, Value::Null)?;
         let provider = self.provider.clone();
         let kind = self.kind;
-        let b = retry(&self.spec.retry, "open", || provider.open_batch(kind)).await.map_err(|e| ApplyError::Remote { step: "batch".into(), error: e })?;
+        let b = retry(&self.spec.retry, "open", || provider.open_batch(kind))
+            .await
+            .map_err(|e| ApplyError::Remote {
+                step: "batch".into(),
+                error: e,
+            })?;
         let details = serde_json::to_value(&b).unwrap_or(Value::Null);
         let step = format!("{}batch", self.prefix);
-        self.journal.put(self.store.as_mut(), &step, StepStatus::Done, Some(&b.id), details, b.expires_at).map_err(ApplyError::State)?;
+        self.journal
+            .put(
+                self.store.as_mut(),
+                &step,
+                StepStatus::Done,
+                Some(&b.id),
+                details,
+                b.expires_at,
+            )
+            .map_err(ApplyError::State)?;
         Ok(b)
     }
 
@@ -248,21 +377,34 @@ impl<P: Provider> Run<'_, P> {
     fn batch_error(&mut self, step: &str, e: ProviderError) -> Result<ApplyError, ApplyError> {
         if let ProviderError::Expired { .. } = &e {
             self.put("batch", StepStatus::Failed, None, json!({"expired": true}))?;
-            self.journal.forget_prefix(&format!("{}upload/", self.prefix));
-            return Ok(ApplyError::Expired { job: self.job().into(), message: e.to_string() });
+            self.journal
+                .forget_prefix(&format!("{}upload/", self.prefix));
+            return Ok(ApplyError::Expired {
+                job: self.job().into(),
+                message: e.to_string(),
+            });
         }
-        Ok(ApplyError::Remote { step: step.into(), error: e })
+        Ok(ApplyError::Remote {
+            step: step.into(),
+            error: e,
+        })
     }
 
     async fn close(&mut self, batch: &RemoteBatch) {
-        if self.entry("close").is_some_and(|e| e.status == StepStatus::Done) {
+        if self
+            .entry("close")
+            .is_some_and(|e| e.status == StepStatus::Done)
+        {
             return;
         }
         match self.provider.close_batch(batch).await {
             Ok(()) => {
                 let _ = self.put("close", StepStatus::Done, None, Value::Null);
             }
-            Err(e) => self.events.line(&format!("{}: could not clean up the remote import: {e}", self.job())),
+            Err(e) => self.events.line(&format!(
+                "{}: could not clean up the remote import: {e}",
+                self.job()
+            )),
         }
     }
 }
@@ -278,7 +420,10 @@ fn stored_rejects(details: &Value) -> Result<Vec<RemoteReject>, String> {
     if let Some(reason) = details.get("failed").and_then(Value::as_str) {
         return Err(reason.to_owned());
     }
-    Ok(details.get("rejects").and_then(|r| serde_json::from_value(r.clone()).ok()).unwrap_or_default())
+    Ok(details
+        .get("rejects")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .unwrap_or_default())
 }
 
 /// Adds a finished remote job's records and rejects to the outcome.
@@ -286,7 +431,11 @@ fn record(out: &mut Outcome, records: Vec<SentRecord>, remote: Result<Vec<Remote
     let mut rejected = vec![false; records.len()];
     let list = match remote {
         Ok(r) => rejects::map(&records, &r, &mut rejected),
-        Err(reason) => rejects::all_failed(&records, &format!("the remote job failed: {reason}"), &mut rejected),
+        Err(reason) => rejects::all_failed(
+            &records,
+            &format!("the remote job failed: {reason}"),
+            &mut rejected,
+        ),
     };
     out.rejects.extend(list);
     out.sent.extend(records);

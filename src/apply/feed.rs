@@ -38,7 +38,10 @@ pub struct EncodedChunk {
 pub enum Feed {
     Chunk(EncodedChunk),
     /// The diff finished: counts, removed keys, invalid rows.
-    End { diff: Box<DiffResult>, invalid: Vec<(u64, Option<String>, String)> },
+    End {
+        diff: Box<DiffResult>,
+        invalid: Vec<(u64, Option<String>, String)>,
+    },
     Failed(String),
 }
 
@@ -54,7 +57,9 @@ pub fn start<P: Provider + 'static>(
 ) -> mpsc::Receiver<Feed> {
     let (tx, rx) = mpsc::channel(1);
     tokio::task::spawn_blocking(move || {
-        let msg = match produce(&spec, &context, &read_opts, state, opts, provider, kind, &tx) {
+        let msg = match produce(
+            &spec, &context, &read_opts, state, opts, provider, kind, &tx,
+        ) {
             Ok(end) => end,
             Err(e) => Feed::Failed(e),
         };
@@ -77,17 +82,33 @@ fn produce<P: Provider>(
     let mut reader = SourceReader::open(read_opts).map_err(|e| e.to_string())?;
     let mapper = Mapper::new(spec, context, &reader).map_err(|e| e.to_string())?;
     let mut session = mapper.session().map_err(|e| e.to_string())?;
-    let mut v = Encoder { provider, kind, tx, chunk: 0, records: Vec::new(), sent: Vec::new(), invalid: Vec::new(), failed: None };
-    let diff = diff::run(&mut reader, &mut session, state, opts, &mut v).map_err(|e| e.to_string())?;
+    let mut v = Encoder {
+        provider,
+        kind,
+        tx,
+        chunk: 0,
+        records: Vec::new(),
+        sent: Vec::new(),
+        invalid: Vec::new(),
+        failed: None,
+    };
+    let diff =
+        diff::run(&mut reader, &mut session, state, opts, &mut v).map_err(|e| e.to_string())?;
     v.flush();
     if let Some(e) = v.failed {
         return Err(e);
     }
     if !diff.duplicates.is_empty() {
         let (k, a, b) = &diff.duplicates[0];
-        return Err(format!("duplicate key `{k}` on lines {a} and {b} ({} duplicates); keys must be unique", diff.duplicate_count));
+        return Err(format!(
+            "duplicate key `{k}` on lines {a} and {b} ({} duplicates); keys must be unique",
+            diff.duplicate_count
+        ));
     }
-    Ok(Feed::End { diff: Box::new(diff), invalid: v.invalid })
+    Ok(Feed::End {
+        diff: Box::new(diff),
+        invalid: v.invalid,
+    })
 }
 
 struct Encoder<'t, P: Provider> {
@@ -108,13 +129,22 @@ impl<P: Provider> Encoder<'_, P> {
         }
         match self.provider.encode(self.kind, &self.records) {
             Ok(body) => {
-                let chunk = EncodedChunk { index: self.chunk, body, records: std::mem::take(&mut self.sent) };
+                let chunk = EncodedChunk {
+                    index: self.chunk,
+                    body,
+                    records: std::mem::take(&mut self.sent),
+                };
                 self.records.clear();
                 if self.tx.blocking_send(Feed::Chunk(chunk)).is_err() {
                     self.failed = Some("the apply stopped".into());
                 }
             }
-            Err(ProviderError::Permanent { message } | ProviderError::Retryable { message, .. } | ProviderError::QueueFull { message } | ProviderError::Expired { message }) => {
+            Err(
+                ProviderError::Permanent { message }
+                | ProviderError::Retryable { message, .. }
+                | ProviderError::QueueFull { message }
+                | ProviderError::Expired { message },
+            ) => {
                 self.failed = Some(format!("cannot encode chunk {}: {message}", self.chunk));
             }
         }
@@ -131,7 +161,8 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
 
     fn invalid(&mut self, line: u64, key: Option<&str>, reason: &str) {
         if self.invalid.len() < 100_000 {
-            self.invalid.push((line, key.map(str::to_owned), reason.to_owned()));
+            self.invalid
+                .push((line, key.map(str::to_owned), reason.to_owned()));
         }
     }
 
@@ -142,8 +173,20 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
     fn record_of(&mut self, seen: &Seen<'_>, session: &mut Session<'_>, row: &Row<'_>) {
         match session.record(row) {
             Ok((key, contact, record)) => {
-                self.sent.push(SentRecord { key_hash: seen.key_hash, content_hash: seen.content_hash, line: seen.line, key: key.clone().into() });
-                self.records.push(ChunkRecord { key, key_hash: seen.key_hash, content_hash: seen.content_hash, line: seen.line, contact, record });
+                self.sent.push(SentRecord {
+                    key_hash: seen.key_hash,
+                    content_hash: seen.content_hash,
+                    line: seen.line,
+                    key: key.clone().into(),
+                });
+                self.records.push(ChunkRecord {
+                    key,
+                    key_hash: seen.key_hash,
+                    content_hash: seen.content_hash,
+                    line: seen.line,
+                    contact,
+                    record,
+                });
             }
             Err(e) => self.failed = Some(format!("line {}: {e}", seen.line)),
         }

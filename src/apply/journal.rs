@@ -38,26 +38,55 @@ impl Journal {
     /// The unfinished run of `job`, if its fingerprint and start serial still hold; otherwise a
     /// new run. Returns also the unfinished run that could not be resumed (its remote jobs
     /// may still be in flight).
-    pub fn open(store: &mut dyn StateStore, job: &str, fp: &str, serial: u64) -> Result<(Journal, Option<Journal>), StateError> {
+    pub fn open(
+        store: &mut dyn StateStore,
+        job: &str,
+        fp: &str,
+        serial: u64,
+    ) -> Result<(Journal, Option<Journal>), StateError> {
         let mut by_run: BTreeMap<String, BTreeMap<String, JournalEntry>> = BTreeMap::new();
         let mut order = Vec::new();
         for e in store.journal(job)? {
             if !by_run.contains_key(&e.run) {
                 order.push(e.run.clone());
             }
-            by_run.entry(e.run.clone()).or_default().insert(e.step.clone(), e);
+            by_run
+                .entry(e.run.clone())
+                .or_default()
+                .insert(e.step.clone(), e);
         }
         let unfinished = order.iter().rev().find(|r| {
-            by_run.get(*r).is_some_and(|steps| steps.get(COMMIT).is_none_or(|c| c.status != StepStatus::Done))
+            by_run.get(*r).is_some_and(|steps| {
+                steps
+                    .get(COMMIT)
+                    .is_none_or(|c| c.status != StepStatus::Done)
+            })
         });
-        let new_run = || Journal { job: job.to_owned(), run: new_run_id(), entries: BTreeMap::new(), resumed: false };
-        let Some(run) = unfinished.cloned() else { return Ok((new_run(), None)) };
+        let new_run = || Journal {
+            job: job.to_owned(),
+            run: new_run_id(),
+            entries: BTreeMap::new(),
+            resumed: false,
+        };
+        let Some(run) = unfinished.cloned() else {
+            return Ok((new_run(), None));
+        };
         let entries = by_run.remove(&run).unwrap_or_default();
         let matches = entries.get(RUN).is_some_and(|e| {
-            e.details.get("fingerprint").and_then(Value::as_str) == Some(fp) && e.details.get("start_serial").and_then(Value::as_u64) == Some(serial)
+            e.details.get("fingerprint").and_then(Value::as_str) == Some(fp)
+                && e.details.get("start_serial").and_then(Value::as_u64) == Some(serial)
         });
-        let old = Journal { job: job.to_owned(), run, entries, resumed: true };
-        if matches { Ok((old, None)) } else { Ok((new_run(), Some(old))) }
+        let old = Journal {
+            job: job.to_owned(),
+            run,
+            entries,
+            resumed: true,
+        };
+        if matches {
+            Ok((old, None))
+        } else {
+            Ok((new_run(), Some(old)))
+        }
     }
 
     pub fn run_id(&self) -> &str {
@@ -74,8 +103,14 @@ impl Journal {
     }
 
     /// Steps whose name starts with `prefix`, in name order.
-    pub fn steps_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a JournalEntry> + 'a {
-        self.entries.range(prefix.to_owned()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v)
+    pub fn steps_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a JournalEntry> + 'a {
+        self.entries
+            .range(prefix.to_owned()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
     }
 
     /// Writes a step.
@@ -108,11 +143,23 @@ impl Journal {
     }
 
     /// Opens the run (first write of a new run).
-    pub fn begin(&mut self, store: &mut dyn StateStore, fp: &str, serial: u64) -> Result<(), StateError> {
+    pub fn begin(
+        &mut self,
+        store: &mut dyn StateStore,
+        fp: &str,
+        serial: u64,
+    ) -> Result<(), StateError> {
         if self.entries.contains_key(RUN) {
             return Ok(());
         }
-        self.put(store, RUN, StepStatus::Started, None, json!({"fingerprint": fp, "start_serial": serial}), None)
+        self.put(
+            store,
+            RUN,
+            StepStatus::Started,
+            None,
+            json!({"fingerprint": fp, "start_serial": serial}),
+            None,
+        )
     }
 
     /// Drops the entries of steps whose name starts with `prefix` (a reopened batch).
@@ -122,6 +169,8 @@ impl Journal {
 }
 
 fn new_run_id() -> String {
-    let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     format!("{t:x}-{:04x}", std::process::id() & 0xffff)
 }

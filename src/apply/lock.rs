@@ -12,10 +12,15 @@ pub const LEASE: Duration = Duration::from_secs(30);
 pub fn acquire(store: &mut dyn StateStore, job: &str) -> Result<LockGuard, StateError> {
     let me = LockHolder::current();
     match store.acquire_lock(job, &me, LEASE) {
-        Err(StateError::Locked { holder, .. }) if holder.host == me.host && !process_alive(holder.pid) => {
+        Err(StateError::Locked { holder, .. })
+            if holder.host == me.host && !process_alive(holder.pid) =>
+        {
             // A run on this machine was killed: its lease would expire by itself, but there is
             // no reason to make the user wait for it.
-            tracing::info!("taking over the lock of {job}: its holder (pid {}) is gone", holder.pid);
+            tracing::info!(
+                "taking over the lock of {job}: its holder (pid {}) is gone",
+                holder.pid
+            );
             store.unlock(job)?;
             store.acquire_lock(job, &me, LEASE)
         }

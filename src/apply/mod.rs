@@ -35,8 +35,14 @@ pub enum ApplyError {
     Source(String),
     #[error("step `{step}`: {error}")]
     Remote { step: String, error: ProviderError },
-    #[error("job `{job}`: remote job {remote} is still running after {after} (polling.timeout); run `bulkspec apply` again to resume it")]
-    Timeout { job: String, remote: String, after: String },
+    #[error(
+        "job `{job}`: remote job {remote} is still running after {after} (polling.timeout); run `bulkspec apply` again to resume it"
+    )]
+    Timeout {
+        job: String,
+        remote: String,
+        after: String,
+    },
     #[error("job `{job}`: {message}; run `bulkspec apply` again to start a new remote import")]
     Expired { job: String, message: String },
     #[error("job `{job}`: {message}")]
@@ -50,7 +56,9 @@ pub struct Events {
 
 impl Events {
     pub fn new(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Self { sink: Box::new(sink) }
+        Self {
+            sink: Box::new(sink),
+        }
     }
 
     pub fn line(&self, text: &str) {
@@ -83,32 +91,82 @@ pub async fn apply_job<P: Provider + 'static>(
 ) -> Result<JobResult, ApplyError> {
     let spec = &loaded.spec;
     let job = spec.job.clone();
-    let setup = |e: &dyn std::fmt::Display| ApplyError::Setup { job: job.clone(), message: e.to_string() };
-    let read_opts = crate::source::options::read_options(&loaded.path, &spec.source).map_err(|e| setup(&e))?;
+    let setup = |e: &dyn std::fmt::Display| ApplyError::Setup {
+        job: job.clone(),
+        message: e.to_string(),
+    };
+    let read_opts =
+        crate::source::options::read_options(&loaded.path, &spec.source).map_err(|e| setup(&e))?;
     let serial = store.show(&job)?.map_or(0, |s| s.serial);
-    let fp = journal::fingerprint(&crate::plan::job::spec_digest(&loaded.rendered), &read_opts.path);
+    let fp = journal::fingerprint(
+        &crate::plan::job::spec_digest(&loaded.rendered),
+        &read_opts.path,
+    );
     let (mut journal, stale) = Journal::open(store.as_mut(), &job, &fp, serial)?;
     if let Some(mut stale) = stale {
         events.line(&format!("{job}: an earlier apply did not finish, but the source, spec or state changed since; its records will be sent again"));
-        stale.put(store.as_mut(), journal::COMMIT, StepStatus::Done, None, json!({"abandoned": true}), None)?;
+        stale.put(
+            store.as_mut(),
+            journal::COMMIT,
+            StepStatus::Done,
+            None,
+            json!({"abandoned": true}),
+            None,
+        )?;
     }
     if journal.resumed {
-        events.line(&format!("{job}: resuming the apply run {}", journal.run_id()));
+        events.line(&format!(
+            "{job}: resuming the apply run {}",
+            journal.run_id()
+        ));
     }
     journal.begin(store.as_mut(), &fp, serial)?;
     let state = store.load_hashes(&job)?;
-    let max_request_bytes = spec.limits.max_request_bytes.map_or(spec.target.provider().default_request_bytes(), |s| s.0);
-    let kind = if spec.mode == Mode::Delete { BatchKind::Delete } else { BatchKind::Upsert };
+    let max_request_bytes = spec
+        .limits
+        .max_request_bytes
+        .map_or(spec.target.provider().default_request_bytes(), |s| s.0);
+    let kind = if spec.mode == Mode::Delete {
+        BatchKind::Delete
+    } else {
+        BatchKind::Upsert
+    };
     let header = {
         let reader = crate::source::SourceReader::open(&read_opts).map_err(|e| setup(&e))?;
-        crate::source::map::Mapper::new(spec, &ws.context, &reader).map_err(|e| setup(&e))?.header_bytes
+        crate::source::map::Mapper::new(spec, &ws.context, &reader)
+            .map_err(|e| setup(&e))?
+            .header_bytes
     };
-    let opts = DiffOptions { delete_mode: kind == BatchKind::Delete, max_request_bytes, request_overhead: header };
-    let rx = feed::start(spec.clone(), ws.context.clone(), read_opts, state, opts, provider.clone(), kind);
-    let mut run = Run { provider: provider.clone(), store, journal: &mut journal, spec, events, prefix: "", kind };
+    let opts = DiffOptions {
+        delete_mode: kind == BatchKind::Delete,
+        max_request_bytes,
+        request_overhead: header,
+    };
+    let rx = feed::start(
+        spec.clone(),
+        ws.context.clone(),
+        read_opts,
+        state,
+        opts,
+        provider.clone(),
+        kind,
+    );
+    let mut run = Run {
+        provider: provider.clone(),
+        store,
+        journal: &mut journal,
+        spec,
+        events,
+        prefix: "",
+        kind,
+    };
     let outcome = match provider.batching() {
         Batching::PerChunk => {
-            let window = spec.limits.concurrency.unwrap_or(2).min(spec.target.provider().max_concurrency()) as usize;
+            let window = spec
+                .limits
+                .concurrency
+                .unwrap_or(2)
+                .min(spec.target.provider().max_concurrency()) as usize;
             run.per_chunk(rx, window).await?
         }
         Batching::Single => run.single(rx).await?,
@@ -130,14 +188,24 @@ fn commit(
 ) -> Result<JobResult, ApplyError> {
     let spec = &loaded.spec;
     let job = &spec.job;
-    let diff = out.diff.ok_or_else(|| ApplyError::Source("the source ended before the diff finished".into()))?;
+    let diff = out
+        .diff
+        .ok_or_else(|| ApplyError::Source("the source ended before the diff finished".into()))?;
     let accepted: Vec<usize> = (0..out.sent.len()).filter(|i| !out.rejected[*i]).collect();
     let mut removes: Vec<u64> = Vec::new();
     let upserts: Vec<RecordRef<'_>> = if kind == BatchKind::Delete {
         removes.extend(accepted.iter().map(|i| out.sent[*i].key_hash));
         Vec::new()
     } else {
-        accepted.iter().map(|i| &out.sent[*i]).map(|s| RecordRef { key_hash: s.key_hash, content_hash: s.content_hash, key: &s.key }).collect()
+        accepted
+            .iter()
+            .map(|i| &out.sent[*i])
+            .map(|s| RecordRef {
+                key_hash: s.key_hash,
+                content_hash: s.content_hash,
+                key: &s.key,
+            })
+            .collect()
     };
     if spec.mode == Mode::Upsert {
         // Upsert never deletes remotely: records that left the source are only forgotten.
@@ -146,15 +214,27 @@ fn commit(
     let mut iter = upserts.into_iter();
     store.commit_records(job, &mut iter, &removes)?;
     let mut rejects = out.rejects;
-    rejects.extend(out.invalid.iter().take(100_000).map(|(line, key, reason)| Reject {
-        line: *line,
-        key: key.clone().unwrap_or_default(),
-        code: "INVALID".into(),
-        reason: reason.clone(),
-    }));
+    rejects.extend(
+        out.invalid
+            .iter()
+            .take(100_000)
+            .map(|(line, key, reason)| Reject {
+                line: *line,
+                key: key.clone().unwrap_or_default(),
+                code: "INVALID".into(),
+                reason: reason.clone(),
+            }),
+    );
     let spec_json = serde_json::to_string(&loaded.rendered).unwrap_or_default();
     let serial = store.record_apply(job, &spec_json, &rejects)?;
-    journal.put(store.as_mut(), journal::COMMIT, StepStatus::Done, None, json!({"accepted": accepted.len(), "rejected": rejects.len()}), None)?;
+    journal.put(
+        store.as_mut(),
+        journal::COMMIT,
+        StepStatus::Done,
+        None,
+        json!({"accepted": accepted.len(), "rejected": rejects.len()}),
+        None,
+    )?;
     Ok(JobResult {
         job: job.clone(),
         sent: out.sent.len() as u64,

@@ -27,14 +27,22 @@ where
     let mut delays = builder.build();
     loop {
         match f().await {
-            Err(ProviderError::Retryable { message, retry_after }) => {
+            Err(ProviderError::Retryable {
+                message,
+                retry_after,
+            }) => {
                 let Some(delay) = delays.next() else {
                     return Err(ProviderError::Retryable {
-                        message: format!("{what}: gave up after {} attempts: {message}", policy.max_attempts),
+                        message: format!(
+                            "{what}: gave up after {} attempts: {message}",
+                            policy.max_attempts
+                        ),
                         retry_after,
                     });
                 };
-                let wait = retry_after.map_or(delay, |r| r.max(delay)).min(Duration::from_secs(3600));
+                let wait = retry_after
+                    .map_or(delay, |r| r.max(delay))
+                    .min(Duration::from_secs(3600));
                 tracing::info!("{what}: {message}; retrying in {:?}", wait);
                 tokio::time::sleep(wait).await;
             }
@@ -57,7 +65,14 @@ pub struct PollSchedule {
 impl PollSchedule {
     pub fn new(p: &Polling) -> Self {
         let now = Instant::now();
-        Self { next: p.interval.0, max: p.max_interval.0, factor: p.backoff, deadline: now + p.timeout.0, polls: 0, started: now }
+        Self {
+            next: p.interval.0,
+            max: p.max_interval.0,
+            factor: p.backoff,
+            deadline: now + p.timeout.0,
+            polls: 0,
+            started: now,
+        }
     }
 
     /// Waits until the next poll; `false` when the timeout has passed.
@@ -68,7 +83,9 @@ impl PollSchedule {
         }
         let wait = self.next.min(self.deadline - now);
         tokio::time::sleep(wait).await;
-        self.next = Duration::from_secs_f64((self.next.as_secs_f64() * self.factor).min(self.max.as_secs_f64()));
+        self.next = Duration::from_secs_f64(
+            (self.next.as_secs_f64() * self.factor).min(self.max.as_secs_f64()),
+        );
         self.polls += 1;
         true
     }
@@ -87,7 +104,12 @@ mod tests {
     use crate::spec::types::HumanDuration;
 
     fn fast() -> Retry {
-        Retry { max_attempts: 3, initial_backoff: HumanDuration(Duration::from_millis(1)), max_backoff: HumanDuration(Duration::from_millis(5)), jitter: true }
+        Retry {
+            max_attempts: 3,
+            initial_backoff: HumanDuration(Duration::from_millis(1)),
+            max_backoff: HumanDuration(Duration::from_millis(5)),
+            jitter: true,
+        }
     }
 
     #[tokio::test]
@@ -95,7 +117,10 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = retry(&fast(), "x", || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::Retryable { message: "503".into(), retry_after: None })
+            Err(ProviderError::Retryable {
+                message: "503".into(),
+                retry_after: None,
+            })
         })
         .await;
         assert!(matches!(r, Err(ProviderError::Retryable { .. })));
@@ -107,14 +132,23 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = retry(&fast(), "x", || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::Permanent { message: "401".into() })
+            Err(ProviderError::Permanent {
+                message: "401".into(),
+            })
         })
         .await;
         assert!(matches!(r, Err(ProviderError::Permanent { .. })));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let n = AtomicU32::new(0);
         let r = retry(&fast(), "x", || async {
-            if n.fetch_add(1, Ordering::SeqCst) == 0 { Err(ProviderError::Retryable { message: "x".into(), retry_after: None }) } else { Ok(7) }
+            if n.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(ProviderError::Retryable {
+                    message: "x".into(),
+                    retry_after: None,
+                })
+            } else {
+                Ok(7)
+            }
         })
         .await;
         assert_eq!(r, Ok(7));

@@ -18,8 +18,16 @@ pub fn map(records: &[SentRecord], remote: &[RemoteReject], rejected: &mut [bool
         let idx = match &r.at {
             RejectAt::Index(i) => usize::try_from(*i).ok().filter(|i| *i < records.len()),
             RejectAt::Key(k) => {
-                let map = by_hash.get_or_insert_with(|| records.iter().enumerate().map(|(i, s)| (s.key_hash, i)).collect());
-                map.get(&xxh3_64(k.as_bytes())).copied().or_else(|| records.iter().position(|s| s.key.eq_ignore_ascii_case(k)))
+                let map = by_hash.get_or_insert_with(|| {
+                    records
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (s.key_hash, i))
+                        .collect()
+                });
+                map.get(&xxh3_64(k.as_bytes()))
+                    .copied()
+                    .or_else(|| records.iter().position(|s| s.key.eq_ignore_ascii_case(k)))
             }
         };
         match idx {
@@ -28,14 +36,27 @@ pub fn map(records: &[SentRecord], remote: &[RemoteReject], rejected: &mut [bool
                     *flag = true;
                 }
                 let s = &records[i];
-                out.push(Reject { line: s.line, key: s.key.to_string(), code: r.code.clone(), reason: r.reason.clone() });
+                out.push(Reject {
+                    line: s.line,
+                    key: s.key.to_string(),
+                    code: r.code.clone(),
+                    reason: r.reason.clone(),
+                });
             }
             None => {
                 let key = match &r.at {
                     RejectAt::Key(k) => k.clone(),
                     RejectAt::Index(i) => format!("#{i}"),
                 };
-                out.push(Reject { line: 0, key, code: r.code.clone(), reason: format!("{} (the row could not be matched to a sent record)", r.reason) });
+                out.push(Reject {
+                    line: 0,
+                    key,
+                    code: r.code.clone(),
+                    reason: format!(
+                        "{} (the row could not be matched to a sent record)",
+                        r.reason
+                    ),
+                });
             }
         }
     }
@@ -45,7 +66,15 @@ pub fn map(records: &[SentRecord], remote: &[RemoteReject], rejected: &mut [bool
 /// Every record of a remote job that failed as a whole.
 pub fn all_failed(records: &[SentRecord], reason: &str, rejected: &mut [bool]) -> Vec<Reject> {
     rejected.iter_mut().for_each(|r| *r = true);
-    records.iter().map(|s| Reject { line: s.line, key: s.key.to_string(), code: "JOB_FAILED".into(), reason: reason.to_owned() }).collect()
+    records
+        .iter()
+        .map(|s| Reject {
+            line: s.line,
+            key: s.key.to_string(),
+            code: "JOB_FAILED".into(),
+            reason: reason.to_owned(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -53,16 +82,33 @@ mod tests {
     use super::*;
 
     fn rec(key: &str, line: u64) -> SentRecord {
-        SentRecord { key_hash: xxh3_64(key.as_bytes()), content_hash: 0, line, key: key.into() }
+        SentRecord {
+            key_hash: xxh3_64(key.as_bytes()),
+            content_hash: 0,
+            line,
+            key: key.into(),
+        }
     }
 
     #[test]
     fn maps_by_index_and_by_key() {
         let records = vec![rec("a@x.org", 2), rec("B@x.org", 3), rec("c@x.org", 5)];
         let remote = vec![
-            RemoteReject { at: RejectAt::Index(2), code: "1004".into(), reason: "bad".into() },
-            RemoteReject { at: RejectAt::Key("b@x.org".into()), code: "1003".into(), reason: "worse".into() },
-            RemoteReject { at: RejectAt::Key("zz".into()), code: "9".into(), reason: "?".into() },
+            RemoteReject {
+                at: RejectAt::Index(2),
+                code: "1004".into(),
+                reason: "bad".into(),
+            },
+            RemoteReject {
+                at: RejectAt::Key("b@x.org".into()),
+                code: "1003".into(),
+                reason: "worse".into(),
+            },
+            RemoteReject {
+                at: RejectAt::Key("zz".into()),
+                code: "9".into(),
+                reason: "?".into(),
+            },
         ];
         let mut rejected = vec![false; 3];
         let out = map(&records, &remote, &mut rejected);

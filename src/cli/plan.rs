@@ -31,7 +31,9 @@ pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
         report_orphans: args.paths.paths.is_empty(),
     };
     let mut progress = SourceProgress::new(cx.out.quiet);
-    let (mut plan, errors) = plan_workspace(&ws, store.as_mut(), &opts, &mut |job, read, total| progress.update(job, read, total));
+    let (mut plan, errors) = plan_workspace(&ws, store.as_mut(), &opts, &mut |job, read, total| {
+        progress.update(job, read, total)
+    });
     progress.finish();
     let mut exit = Exit::Ok;
     for e in &errors {
@@ -49,7 +51,11 @@ pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
     if let Some(out) = &args.out
         && exit == Exit::Ok
     {
-        cx.out.info(&format!("Saved the plan to {}; apply exactly this plan with `bulkspec apply --plan {}`.", out.display(), out.display()));
+        cx.out.info(&format!(
+            "Saved the plan to {}; apply exactly this plan with `bulkspec apply --plan {}`.",
+            out.display(),
+            out.display()
+        ));
     }
     if plan.summary.guard_violations > 0 {
         cx.out.error("error: a guard stopped the plan (see above); raise the guard in the spec if the removal is intended\n");
@@ -65,10 +71,13 @@ pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
 fn save(ws: &Workspace, plan: &mut Plan, out: &std::path::Path) -> Result<(), String> {
     let mut specs = Map::new();
     for job in &mut plan.jobs {
-        job.pins.source_sha256 = crate::source::file_digest(&ws.root.join(&job.pins.source_path)).map_err(|e| e.to_string())?;
+        job.pins.source_sha256 = crate::source::file_digest(&ws.root.join(&job.pins.source_path))
+            .map_err(|e| e.to_string())?;
         if let Some(s) = ws.specs.iter().find(|s| s.spec.job == job.job) {
             specs.insert(job.job.clone(), s.rendered.clone());
         }
     }
-    SavedPlan::new(plan.clone(), specs).write(out).map_err(|e| e.to_string())
+    SavedPlan::new(plan.clone(), specs)
+        .write(out)
+        .map_err(|e| e.to_string())
 }

@@ -14,7 +14,10 @@ pub fn run(cx: &Context, args: &ReportArgs) -> Exit {
     let mut store = match state_open::open(&ws) {
         Ok(Some(s)) => s,
         Ok(None) => {
-            cx.out.error(&format!("error: the state has no job `{}` (nothing was applied yet)\n", args.job));
+            cx.out.error(&format!(
+                "error: the state has no job `{}` (nothing was applied yet)\n",
+                args.job
+            ));
             return Exit::Error;
         }
         Err(e) => {
@@ -22,7 +25,10 @@ pub fn run(cx: &Context, args: &ReportArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let rejects = match store.show(&args.job).and_then(|s| s.map(|_| store.rejects(&args.job)).transpose()) {
+    let rejects = match store
+        .show(&args.job)
+        .and_then(|s| s.map(|_| store.rejects(&args.job)).transpose())
+    {
         Ok(Some(r)) => r,
         Ok(None) => {
             cx.out.error(&format!("error: the state has no job `{}`\n  help: `bulkspec state list` shows the jobs it has\n", args.job));
@@ -35,17 +41,23 @@ pub fn run(cx: &Context, args: &ReportArgs) -> Exit {
     };
     let mut buf = Vec::new();
     if let Err(e) = crate::state::write_rejects_csv(&rejects, &mut buf) {
-        cx.out.error(&format!("error: cannot write the report: {e}\n"));
+        cx.out
+            .error(&format!("error: cannot write the report: {e}\n"));
         return Exit::Error;
     }
     match &args.out {
         Some(path) => match std::fs::write(cx.dir.join(path), &buf) {
             Ok(()) => {
-                cx.out.info(&format!("wrote {} rejected row(s) to {}", rejects.len(), path.display()));
+                cx.out.info(&format!(
+                    "wrote {} rejected row(s) to {}",
+                    rejects.len(),
+                    path.display()
+                ));
                 Exit::Ok
             }
             Err(e) => {
-                cx.out.error(&format!("error: cannot write {}: {e}\n", path.display()));
+                cx.out
+                    .error(&format!("error: cannot write {}: {e}\n", path.display()));
                 Exit::Error
             }
         },

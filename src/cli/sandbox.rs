@@ -7,17 +7,25 @@ use crate::sandbox::core::SandboxConfig;
 use crate::sandbox::{SandboxOptions, start, wait_for_signal};
 
 pub fn run(cx: &Context, args: &SandboxArgs) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
-            cx.out.error(&format!("error: cannot start the async runtime: {e}\n"));
+            cx.out
+                .error(&format!("error: cannot start the async runtime: {e}\n"));
             return Exit::Error;
         }
     };
     let opts = SandboxOptions {
         listen: args.listen,
         data_dir: args.data.as_ref().map(|d| cx.dir.join(d)),
-        config: SandboxConfig { strict: args.strict, processing_time: args.processing_time, ..SandboxConfig::default() },
+        config: SandboxConfig {
+            strict: args.strict,
+            processing_time: args.processing_time,
+            ..SandboxConfig::default()
+        },
         seed_file: args.seed.as_ref().map(|s| cx.dir.join(s)),
     };
     let result = runtime.block_on(async {

@@ -42,12 +42,16 @@ pub fn run(cx: &Context, cmd: &StateCommand) -> Exit {
 fn job_of(cmd: &StateCommand) -> &str {
     match cmd {
         StateCommand::List => "",
-        StateCommand::Show { job } | StateCommand::Unlock { job, .. } | StateCommand::Rm { job, .. } => job,
+        StateCommand::Show { job }
+        | StateCommand::Unlock { job, .. }
+        | StateCommand::Rm { job, .. } => job,
     }
 }
 
 fn no_job(cx: &Context, job: &str) -> Exit {
-    cx.out.error(&format!("error: the state has no job `{job}`\n  help: `bulkspec state list` shows the jobs it has\n"));
+    cx.out.error(&format!(
+        "error: the state has no job `{job}`\n  help: `bulkspec state list` shows the jobs it has\n"
+    ));
     Exit::Error
 }
 
@@ -58,7 +62,11 @@ fn emit_list(cx: &Context, jobs: &[crate::state::JobSummary], location: &str) {
     }
 }
 
-fn run_with(cx: &Context, cmd: &StateCommand, mut store: Box<dyn StateStore>) -> Result<Exit, crate::state::StateError> {
+fn run_with(
+    cx: &Context,
+    cmd: &StateCommand,
+    mut store: Box<dyn StateStore>,
+) -> Result<Exit, crate::state::StateError> {
     match cmd {
         StateCommand::List => {
             let jobs = store.list_jobs()?;
@@ -67,7 +75,9 @@ fn run_with(cx: &Context, cmd: &StateCommand, mut store: Box<dyn StateStore>) ->
             Ok(Exit::Ok)
         }
         StateCommand::Show { job } => {
-            let Some(summary) = store.show(job)? else { return Ok(no_job(cx, job)) };
+            let Some(summary) = store.show(job)? else {
+                return Ok(no_job(cx, job));
+            };
             let journal = store.journal(job)?;
             let rejects = store.rejects(job)?.len();
             match cx.out.format {
@@ -77,7 +87,9 @@ fn run_with(cx: &Context, cmd: &StateCommand, mut store: Box<dyn StateStore>) ->
                     v["rejects"] = json!(rejects);
                     cx.out.json(&v);
                 }
-                _ => cx.out.stdout(&state_view::show_human(&summary, &journal, rejects)),
+                _ => cx
+                    .out
+                    .stdout(&state_view::show_human(&summary, &journal, rejects)),
             }
             Ok(Exit::Ok)
         }
@@ -86,7 +98,10 @@ fn run_with(cx: &Context, cmd: &StateCommand, mut store: Box<dyn StateStore>) ->
                 cx.out.info(&format!("job `{job}` is not locked"));
                 return Ok(Exit::Ok);
             };
-            let question = format!("Release the lock of `{job}` held by {} (an apply may still be running)?", info.holder);
+            let question = format!(
+                "Release the lock of `{job}` held by {} (an apply may still be running)?",
+                info.holder
+            );
             if !confirmed(cx, *yes, &question) {
                 return Ok(Exit::Error);
             }
@@ -95,8 +110,13 @@ fn run_with(cx: &Context, cmd: &StateCommand, mut store: Box<dyn StateStore>) ->
             Ok(Exit::Ok)
         }
         StateCommand::Rm { job, yes } => {
-            let Some(summary) = store.show(job)? else { return Ok(no_job(cx, job)) };
-            let question = format!("Forget job `{job}` ({} records)? The next plan will add every record again.", summary.records);
+            let Some(summary) = store.show(job)? else {
+                return Ok(no_job(cx, job));
+            };
+            let question = format!(
+                "Forget job `{job}` ({} records)? The next plan will add every record again.",
+                summary.records
+            );
             if !confirmed(cx, *yes, &question) {
                 return Ok(Exit::Error);
             }
@@ -119,7 +139,8 @@ fn confirmed(cx: &Context, yes: bool, question: &str) -> bool {
             false
         }
         None => {
-            cx.out.error("error: no terminal to confirm on; pass --yes to confirm\n");
+            cx.out
+                .error("error: no terminal to confirm on; pass --yes to confirm\n");
             false
         }
     }

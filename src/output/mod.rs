@@ -84,7 +84,10 @@ impl Output {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
             return None;
         }
-        let _ = write!(std::io::stderr().lock(), "{question} Only `yes` is accepted: ");
+        let _ = write!(
+            std::io::stderr().lock(),
+            "{question} Only `yes` is accepted: "
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).ok()?;
@@ -118,7 +121,11 @@ impl Output {
                         r.accepted,
                         r.removed,
                         if r.resumed { " (resumed)" } else { "" },
-                        if rejected > 0 { format!(" -> `bulkspec report {}` lists the rejected rows", r.job) } else { String::new() }
+                        if rejected > 0 {
+                            format!(" -> `bulkspec report {}` lists the rejected rows", r.job)
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
                 self.error(&text);

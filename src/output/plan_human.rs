@@ -15,7 +15,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
         render_job(&mut out, job, color);
     }
     for o in &plan.orphaned {
-        let _ = writeln!(out, "{} job `{o}` is in the state but has no spec: it is left alone (`bulkspec state rm {o}` forgets it)\n", paint("orphaned:", Tone::Warn, color));
+        let _ = writeln!(
+            out,
+            "{} job `{o}` is in the state but has no spec: it is left alone (`bulkspec state rm {o}` forgets it)\n",
+            paint("orphaned:", Tone::Warn, color)
+        );
     }
     let s = &plan.summary;
     let _ = writeln!(
@@ -28,7 +32,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
         s.unchanged,
         paint(&s.remove.to_string(), Tone::Remove, color),
         s.invalid,
-        if s.destructive { paint(" (destructive)", Tone::Remove, color) } else { String::new() },
+        if s.destructive {
+            paint(" (destructive)", Tone::Remove, color)
+        } else {
+            String::new()
+        },
     );
     if !s.changes {
         let _ = writeln!(out, "No changes. The targets match the sources.");
@@ -59,14 +67,32 @@ fn render_job(out: &mut String, j: &JobPlan, color: bool) {
     if !j.config_changes.is_empty() {
         let _ = writeln!(out, "  config changes since the last apply:");
         for c in &j.config_changes {
-            let mark = if c.destructive { paint(" (destructive)", Tone::Remove, color) } else { String::new() };
+            let mark = if c.destructive {
+                paint(" (destructive)", Tone::Remove, color)
+            } else {
+                String::new()
+            };
             let _ = writeln!(out, "    {}: {} -> {}{mark}", c.path, c.before, c.after);
         }
     }
     if !j.steps.is_empty() {
-        let _ = writeln!(out, "  steps ({} API calls{}):", j.api_calls, if j.steps.iter().any(|s| s.estimated) { ", some estimated" } else { "" });
+        let _ = writeln!(
+            out,
+            "  steps ({} API calls{}):",
+            j.api_calls,
+            if j.steps.iter().any(|s| s.estimated) {
+                ", some estimated"
+            } else {
+                ""
+            }
+        );
         for s in &j.steps {
-            let mut line = format!("    {:<18} {}{} request(s)", s.kind, if s.estimated { "~" } else { "" }, s.requests);
+            let mut line = format!(
+                "    {:<18} {}{} request(s)",
+                s.kind,
+                if s.estimated { "~" } else { "" },
+                s.requests
+            );
             if s.bytes > 0 {
                 let _ = write!(line, ", {}", bytesize::ByteSize(s.bytes).display().si());
             }
@@ -77,11 +103,19 @@ fn render_job(out: &mut String, j: &JobPlan, color: bool) {
     keys(out, "change", &j.keys.change, r.change, Tone::Change, color);
     keys(out, "remove", &j.keys.remove, r.remove, Tone::Remove, color);
     for inv in j.invalid.iter().take(KEYS_SHOWN) {
-        let key = inv.key.as_deref().map(|k| format!(" `{k}`")).unwrap_or_default();
+        let key = inv
+            .key
+            .as_deref()
+            .map(|k| format!(" `{k}`"))
+            .unwrap_or_default();
         let _ = writeln!(out, "  invalid: line {}{key}: {}", inv.line, inv.reason);
     }
     if r.invalid as usize > KEYS_SHOWN.min(j.invalid.len()) {
-        let _ = writeln!(out, "  invalid: ... {} more (see --format json)", r.invalid as usize - KEYS_SHOWN.min(j.invalid.len()));
+        let _ = writeln!(
+            out,
+            "  invalid: ... {} more (see --format json)",
+            r.invalid as usize - KEYS_SHOWN.min(j.invalid.len())
+        );
     }
     for v in &j.values {
         let _ = writeln!(out, "  value: {v}");
@@ -93,7 +127,11 @@ fn render_job(out: &mut String, j: &JobPlan, color: bool) {
         let _ = writeln!(out, "  {} {w}", paint("warning:", Tone::Warn, color));
     }
     if let Some(g) = &j.guard_violation {
-        let _ = writeln!(out, "  {} {g}", paint("stopped by guard:", Tone::Remove, color));
+        let _ = writeln!(
+            out,
+            "  {} {g}",
+            paint("stopped by guard:", Tone::Remove, color)
+        );
     }
     out.push('\n');
 }
@@ -104,6 +142,15 @@ fn keys(out: &mut String, what: &str, keys: &[String], total: u64, tone: Tone, c
     }
     let shown: Vec<&str> = keys.iter().take(KEYS_SHOWN).map(String::as_str).collect();
     let more = total.saturating_sub(shown.len() as u64);
-    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-    let _ = writeln!(out, "  {}: {}{tail}", paint(&format!("keys to {what}"), tone, color), shown.join(", "));
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "  {}: {}{tail}",
+        paint(&format!("keys to {what}"), tone, color),
+        shown.join(", ")
+    );
 }

@@ -16,7 +16,10 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     // Even the summary table is too long (thousands of jobs): cut it.
-    let mut text: String = render_with(plan, Detail::SummaryOnly).chars().take(MAX_CHARS - 200).collect();
+    let mut text: String = render_with(plan, Detail::SummaryOnly)
+        .chars()
+        .take(MAX_CHARS - 200)
+        .collect();
     text.push_str("\n\n_The plan is too large for a comment; see the saved plan artifact._\n");
     text
 }
@@ -41,9 +44,16 @@ fn render_with(plan: &Plan, detail: Detail) -> String {
         s.unchanged,
         s.remove,
         s.invalid,
-        if s.destructive { " — :warning: **destructive**" } else { "" }
+        if s.destructive {
+            " — :warning: **destructive**"
+        } else {
+            ""
+        }
     );
-    let _ = writeln!(out, "| job | target | mode | add | change | unchanged | remove | invalid | API calls | |");
+    let _ = writeln!(
+        out,
+        "| job | target | mode | add | change | unchanged | remove | invalid | API calls | |"
+    );
     let _ = writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|--:|---|");
     for j in &plan.jobs {
         let r = &j.records;
@@ -55,7 +65,16 @@ fn render_with(plan: &Plan, detail: Detail) -> String {
         let _ = writeln!(
             out,
             "| `{}` | {} {} | {} | {} | {} | {} | {} | {} | {} | {flag} |",
-            j.job, j.provider, j.object, j.mode, r.add, r.change, r.unchanged, r.remove, r.invalid, j.api_calls
+            j.job,
+            j.provider,
+            j.object,
+            j.mode,
+            r.add,
+            r.change,
+            r.unchanged,
+            r.remove,
+            r.invalid,
+            j.api_calls
         );
     }
     out.push('\n');
@@ -64,10 +83,16 @@ fn render_with(plan: &Plan, detail: Detail) -> String {
             job_section(&mut out, j, detail);
         }
     } else {
-        let _ = writeln!(out, "_Details left out to keep this comment short; see the saved plan artifact._\n");
+        let _ = writeln!(
+            out,
+            "_Details left out to keep this comment short; see the saved plan artifact._\n"
+        );
     }
     for o in &plan.orphaned {
-        let _ = writeln!(out, "- :grey_question: `{o}` is in the state but has no spec: left alone.");
+        let _ = writeln!(
+            out,
+            "- :grey_question: `{o}` is in the state but has no spec: left alone."
+        );
     }
     if !s.changes {
         let _ = writeln!(out, "No changes. The targets match the sources.");
@@ -77,7 +102,11 @@ fn render_with(plan: &Plan, detail: Detail) -> String {
 
 fn job_section(out: &mut String, j: &JobPlan, detail: Detail) {
     let r = &j.records;
-    let _ = writeln!(out, "<details><summary><b>{}</b>: +{} ~{} -{} ({} {})</summary>\n", j.job, r.add, r.change, r.remove, j.provider, j.object);
+    let _ = writeln!(
+        out,
+        "<details><summary><b>{}</b>: +{} ~{} -{} ({} {})</summary>\n",
+        j.job, r.add, r.change, r.remove, j.provider, j.object
+    );
     if let Some(g) = &j.guard_violation {
         let _ = writeln!(out, ":no_entry: **Stopped by guard:** {g}\n");
     }
@@ -85,14 +114,27 @@ fn job_section(out: &mut String, j: &JobPlan, detail: Detail) {
         let _ = writeln!(out, ":warning: **Destructive:** {e}\n");
     }
     if !j.config_changes.is_empty() {
-        let _ = writeln!(out, "**Config changes since the last apply**\n\n| path | before | after | |\n|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "**Config changes since the last apply**\n\n| path | before | after | |\n|---|---|---|---|"
+        );
         for c in &j.config_changes {
-            let _ = writeln!(out, "| `{}` | `{}` | `{}` | {} |", c.path, c.before, c.after, if c.destructive { "destructive" } else { "" });
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | `{}` | {} |",
+                c.path,
+                c.before,
+                c.after,
+                if c.destructive { "destructive" } else { "" }
+            );
         }
         out.push('\n');
     }
     if !j.steps.is_empty() {
-        let _ = writeln!(out, "**Steps**\n\n| step | requests | bytes | |\n|---|--:|--:|---|");
+        let _ = writeln!(
+            out,
+            "**Steps**\n\n| step | requests | bytes | |\n|---|--:|--:|---|"
+        );
         for s in &j.steps {
             let _ = writeln!(
                 out,
@@ -100,23 +142,56 @@ fn job_section(out: &mut String, j: &JobPlan, detail: Detail) {
                 s.kind,
                 if s.estimated { "~" } else { "" },
                 s.requests,
-                if s.bytes > 0 { bytesize::ByteSize(s.bytes).display().si().to_string() } else { String::new() },
+                if s.bytes > 0 {
+                    bytesize::ByteSize(s.bytes).display().si().to_string()
+                } else {
+                    String::new()
+                },
                 s.description
             );
         }
         out.push('\n');
     }
     if detail == Detail::Full {
-        for (what, keys) in [("add", &j.keys.add), ("change", &j.keys.change), ("remove", &j.keys.remove)] {
+        for (what, keys) in [
+            ("add", &j.keys.add),
+            ("change", &j.keys.change),
+            ("remove", &j.keys.remove),
+        ] {
             if !keys.is_empty() {
-                let list: Vec<String> = keys.iter().map(|k| format!("`{}`", k.replace('`', "'"))).collect();
-                let _ = writeln!(out, "**Keys to {what}**{}: {}\n", if j.keys.truncated { " (first ones)" } else { "" }, list.join(", "));
+                let list: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("`{}`", k.replace('`', "'")))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "**Keys to {what}**{}: {}\n",
+                    if j.keys.truncated {
+                        " (first ones)"
+                    } else {
+                        ""
+                    },
+                    list.join(", ")
+                );
             }
         }
         if !j.invalid.is_empty() {
-            let _ = writeln!(out, "**Invalid rows** (first {})\n\n| line | key | reason |\n|--:|---|---|", j.invalid.len().min(20));
+            let _ = writeln!(
+                out,
+                "**Invalid rows** (first {})\n\n| line | key | reason |\n|--:|---|---|",
+                j.invalid.len().min(20)
+            );
             for i in j.invalid.iter().take(20) {
-                let _ = writeln!(out, "| {} | {} | {} |", i.line, i.key.as_deref().map(|k| format!("`{k}`")).unwrap_or_default(), i.reason.replace('|', "\\|"));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    i.line,
+                    i.key
+                        .as_deref()
+                        .map(|k| format!("`{k}`"))
+                        .unwrap_or_default(),
+                    i.reason.replace('|', "\\|")
+                );
             }
             out.push('\n');
         }

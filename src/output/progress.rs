@@ -12,7 +12,10 @@ pub struct SourceProgress {
 
 impl SourceProgress {
     pub fn new(quiet: bool) -> Self {
-        Self { enabled: !quiet && std::io::stderr().is_terminal(), bar: None }
+        Self {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            bar: None,
+        }
     }
 
     /// Reports `read` of `total` bytes of `job`'s source.
@@ -23,9 +26,11 @@ impl SourceProgress {
         if self.bar.as_ref().is_none_or(|(j, _)| j != job) {
             self.finish();
             let bar = ProgressBar::new(total.unwrap_or(0));
-            let style = ProgressStyle::with_template("{msg:20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+            let style = ProgressStyle::with_template(
+                "{msg:20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
             bar.set_style(style);
             bar.set_message(job.to_owned());
             self.bar = Some((job.to_owned(), bar));

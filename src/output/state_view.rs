@@ -8,14 +8,25 @@ use serde_json::{Value, json};
 use crate::state::{JobSummary, JournalEntry, LockInfo};
 
 fn time(t: Option<SystemTime>) -> String {
-    t.map_or_else(|| "never".into(), |t| humantime::format_rfc3339_seconds(t).to_string())
+    t.map_or_else(
+        || "never".into(),
+        |t| humantime::format_rfc3339_seconds(t).to_string(),
+    )
 }
 
 fn lock_text(l: &Option<LockInfo>) -> String {
     match l {
         None => "unlocked".into(),
-        Some(l) if l.expired => format!("expired lease of {} (since {})", l.holder, humantime::format_rfc3339_seconds(l.since)),
-        Some(l) => format!("locked by {} for {}", l.holder, humantime::format_duration(std::time::Duration::from_secs(l.age.as_secs()))),
+        Some(l) if l.expired => format!(
+            "expired lease of {} (since {})",
+            l.holder,
+            humantime::format_rfc3339_seconds(l.since)
+        ),
+        Some(l) => format!(
+            "locked by {} for {}",
+            l.holder,
+            humantime::format_duration(std::time::Duration::from_secs(l.age.as_secs()))
+        ),
     }
 }
 
@@ -52,9 +63,21 @@ pub fn list_human(jobs: &[JobSummary], location: &str) -> String {
         out.push_str("no jobs\n");
         return out;
     }
-    let _ = writeln!(out, "{:<32} {:>7} {:>10}  {:<20}  lock", "job", "serial", "records", "last apply");
+    let _ = writeln!(
+        out,
+        "{:<32} {:>7} {:>10}  {:<20}  lock",
+        "job", "serial", "records", "last apply"
+    );
     for j in jobs {
-        let _ = writeln!(out, "{:<32} {:>7} {:>10}  {:<20}  {}", j.job, j.serial, j.records, time(j.last_apply), lock_text(&j.lock));
+        let _ = writeln!(
+            out,
+            "{:<32} {:>7} {:>10}  {:<20}  {}",
+            j.job,
+            j.serial,
+            j.records,
+            time(j.last_apply),
+            lock_text(&j.lock)
+        );
     }
     out
 }
@@ -71,7 +94,14 @@ pub fn show_human(s: &JobSummary, journal: &[JournalEntry], rejects: usize) -> S
     if !journal.is_empty() {
         let _ = writeln!(out, "journal:");
         for e in journal.iter().rev().take(20).rev() {
-            let _ = writeln!(out, "  {} {:<12} {:<8} {}", e.run, e.step, e.status.as_str(), e.remote_id.as_deref().unwrap_or("-"));
+            let _ = writeln!(
+                out,
+                "  {} {:<12} {:<8} {}",
+                e.run,
+                e.step,
+                e.status.as_str(),
+                e.remote_id.as_deref().unwrap_or("-")
+            );
         }
     }
     out

@@ -27,13 +27,19 @@ fn walk(ptr: &str, before: &Value, after: &Value, out: &mut Vec<ConfigChange>) {
             }
         }
         (a, b) if a == b => {}
-        (a, b) => out.push(ConfigChange { path: ptr.to_owned(), before: a.clone(), after: b.clone(), destructive: is_destructive(ptr, b) }),
+        (a, b) => out.push(ConfigChange {
+            path: ptr.to_owned(),
+            before: a.clone(),
+            after: b.clone(),
+            destructive: is_destructive(ptr, b),
+        }),
     }
 }
 
 /// Whether taking `after` at `ptr` can remove or deactivate data.
 fn is_destructive(ptr: &str, after: &Value) -> bool {
-    (ptr.starts_with("/refresh/") && after == &Value::Bool(true)) || (ptr == "/mode" && matches!(after.as_str(), Some("mirror" | "delete")))
+    (ptr.starts_with("/refresh/") && after == &Value::Bool(true))
+        || (ptr == "/mode" && matches!(after.as_str(), Some("mirror" | "delete")))
 }
 
 #[cfg(test)]
@@ -44,13 +50,20 @@ mod tests {
 
     #[test]
     fn reports_leaf_changes() {
-        let before = json!({"refresh": {"tags": false}, "mode": "upsert", "polling": {"interval": "5s"}});
+        let before =
+            json!({"refresh": {"tags": false}, "mode": "upsert", "polling": {"interval": "5s"}});
         let after = json!({"refresh": {"tags": true}, "mode": "upsert", "polling": {"interval": "10s"}, "description": "x"});
         let c = changes(Some(&before), &after);
         assert_eq!(c.len(), 3);
         assert!(c.iter().any(|c| c.path == "/refresh/tags" && c.destructive));
-        assert!(c.iter().any(|c| c.path == "/polling/interval" && !c.destructive));
-        assert!(c.iter().any(|c| c.path == "/description" && c.before.is_null()));
+        assert!(
+            c.iter()
+                .any(|c| c.path == "/polling/interval" && !c.destructive)
+        );
+        assert!(
+            c.iter()
+                .any(|c| c.path == "/description" && c.before.is_null())
+        );
         assert!(changes(None, &after).is_empty());
     }
 }

@@ -173,7 +173,15 @@ pub fn run(
             current.records += 1;
             current.bytes += wire_bytes;
         }
-        let seen_rec = Seen { class, line, key: &key, key_hash, content_hash, wire_bytes, chunk };
+        let seen_rec = Seen {
+            class,
+            line,
+            key: &key,
+            key_hash,
+            content_hash,
+            wire_bytes,
+            chunk,
+        };
         visitor.record(&seen_rec);
         if visitor.wants_record(&seen_rec) {
             visitor.record_of(&seen_rec, session, &row);

@@ -8,18 +8,44 @@ use crate::spec::types::{Mode, Spec};
 pub fn destructive_effects(spec: &Spec, diff: &DiffResult) -> Vec<String> {
     let mut out = Vec::new();
     if spec.mode == Mode::Delete && diff.delete > 0 {
-        out.push(format!("delete {} records remotely (ImportAction Delete); there is no undo", diff.delete));
+        out.push(format!(
+            "delete {} records remotely (ImportAction Delete); there is no undo",
+            diff.delete
+        ));
     }
     if spec.mode == Mode::Mirror && !diff.removed.is_empty() {
-        out.push(format!("delete {} records that left the source", diff.removed.len()));
+        out.push(format!(
+            "delete {} records that left the source",
+            diff.removed.len()
+        ));
     }
     let r = &spec.refresh;
     for (on, flag, what) in [
-        (r.alternate_ids, "RefreshAlternateIds", "AlternateIds absent from the import are deactivated"),
-        (r.contacts, "RefreshContacts", "emails, phones and addresses absent from the import are deactivated with their preferences"),
-        (r.custom_fields, "RefreshCustomFields", "custom fields absent from the import are deleted"),
-        (r.groups, "RefreshGroups", "groups absent from the import are deactivated"),
-        (r.tags, "RefreshTags", "tags absent from the import are deleted"),
+        (
+            r.alternate_ids,
+            "RefreshAlternateIds",
+            "AlternateIds absent from the import are deactivated",
+        ),
+        (
+            r.contacts,
+            "RefreshContacts",
+            "emails, phones and addresses absent from the import are deactivated with their preferences",
+        ),
+        (
+            r.custom_fields,
+            "RefreshCustomFields",
+            "custom fields absent from the import are deleted",
+        ),
+        (
+            r.groups,
+            "RefreshGroups",
+            "groups absent from the import are deactivated",
+        ),
+        (
+            r.tags,
+            "RefreshTags",
+            "tags absent from the import are deleted",
+        ),
     ] {
         if on && diff.add + diff.change > 0 {
             out.push(format!("{flag}: {what}"));
@@ -40,7 +66,10 @@ pub fn violation(spec: &Spec, diff: &DiffResult, recorded: u64) -> Option<String
     if let Some(max) = g.max_remove
         && removing > max
     {
-        return Some(format!("guard.max_remove: {removing} records would be removed, {} more than the limit of {max}", removing - max));
+        return Some(format!(
+            "guard.max_remove: {removing} records would be removed, {} more than the limit of {max}",
+            removing - max
+        ));
     }
     if let Some(max) = g.max_remove_percent
         && recorded > 0

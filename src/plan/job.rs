@@ -31,33 +31,56 @@ pub fn plan_job(
 ) -> Result<JobPlan, PlanError> {
     let spec = &loaded.spec;
     let job = spec.job.clone();
-    let read_opts = crate::source::options::read_options(&loaded.path, &spec.source).map_err(|e| PlanError::job(&job, e))?;
+    let read_opts = crate::source::options::read_options(&loaded.path, &spec.source)
+        .map_err(|e| PlanError::job(&job, e))?;
     let mut reader = SourceReader::open(&read_opts).map_err(|e| PlanError::job(&job, e))?;
     let mapper = Mapper::new(spec, &ws.context, &reader).map_err(|e| PlanError::job(&job, e))?;
     let mut session = mapper.session().map_err(|e| PlanError::job(&job, e))?;
-    let (state, summary, applied) = match store.as_mut().map(|s| &mut **s) {
+    let (state, summary, applied) = match store.as_deref_mut() {
         Some(s) => {
             let summary = s.show(&job).map_err(|e| PlanError::job(&job, e))?;
-            let hashes = if summary.is_some() { s.load_hashes(&job).map_err(|e| PlanError::job(&job, e))? } else { RecordHashes::default() };
+            let hashes = if summary.is_some() {
+                s.load_hashes(&job).map_err(|e| PlanError::job(&job, e))?
+            } else {
+                RecordHashes::default()
+            };
             let applied = s.applied_spec(&job).map_err(|e| PlanError::job(&job, e))?;
             (hashes, summary, applied)
         }
         None => (RecordHashes::default(), None, None),
     };
     let recorded = state.len() as u64;
-    let max_request_bytes = spec.limits.max_request_bytes.map_or(spec.target.provider().default_request_bytes(), |s| s.0);
-    let diff_opts = DiffOptions { delete_mode: spec.mode == Mode::Delete, max_request_bytes, request_overhead: mapper.header_bytes };
+    let max_request_bytes = spec
+        .limits
+        .max_request_bytes
+        .map_or(spec.target.provider().default_request_bytes(), |s| s.0);
+    let diff_opts = DiffOptions {
+        delete_mode: spec.mode == Mode::Delete,
+        max_request_bytes,
+        request_overhead: mapper.header_bytes,
+    };
     let mut sampler = Sampler::new(opts, progress);
-    let diff = diff::run(&mut reader, &mut session, state, diff_opts, &mut sampler).map_err(|e| PlanError::job(&job, e))?;
+    let diff = diff::run(&mut reader, &mut session, state, diff_opts, &mut sampler)
+        .map_err(|e| PlanError::job(&job, e))?;
     if !diff.duplicates.is_empty() {
-        return Err(PlanError::Duplicates { job, path: read_opts.path.display().to_string(), duplicates: diff.duplicates, count: diff.duplicate_count });
+        return Err(PlanError::Duplicates {
+            job,
+            path: read_opts.path.display().to_string(),
+            duplicates: diff.duplicates,
+            count: diff.duplicate_count,
+        });
     }
     let applied: Option<Value> = applied.and_then(|t| serde_json::from_str(&t).ok());
     let steps = steps::predict(spec, &diff, max_request_bytes);
     let effects = guard::destructive_effects(spec, &diff);
     let pins = Pins {
         spec_sha256: spec_digest(&loaded.rendered),
-        source_path: read_opts.path.strip_prefix(&ws.root).unwrap_or(&read_opts.path).display().to_string(),
+        source_path: read_opts
+            .path
+            .strip_prefix(&ws.root)
+            .unwrap_or(&read_opts.path)
+            .display()
+            .to_string(),
         source_sha256: String::new(),
         state_lineage: summary.as_ref().map(|s| s.lineage.clone()),
         state_serial: summary.as_ref().map_or(0, |s| s.serial),
@@ -91,16 +114,29 @@ pub fn plan_job(
 }
 
 /// Fills in the keys of removed records from the state (the diff only has their hashes).
-fn fill_removed_keys(plan: &mut JobPlan, removed: &[u64], store: &mut Box<dyn StateStore>, opts: &PlanOptions) -> Result<(), PlanError> {
+fn fill_removed_keys(
+    plan: &mut JobPlan,
+    removed: &[u64],
+    store: &mut Box<dyn StateStore>,
+    opts: &PlanOptions,
+) -> Result<(), PlanError> {
     let sample: Vec<u64> = removed.iter().take(KEY_SAMPLES).copied().collect();
-    let keys = store.keys_for(&plan.job, &sample).map_err(|e| PlanError::job(&plan.job, e))?;
+    let keys = store
+        .keys_for(&plan.job, &sample)
+        .map_err(|e| PlanError::job(&plan.job, e))?;
     plan.keys.remove = keys.into_iter().map(|(_, k)| mask(&k, opts)).collect();
     plan.keys.truncated |= removed.len() > KEY_SAMPLES;
     Ok(())
 }
 
 fn counts(d: &DiffResult) -> Counts {
-    Counts { add: d.add, change: d.change, unchanged: d.unchanged, remove: d.removed.len() as u64 + d.delete, invalid: d.invalid }
+    Counts {
+        add: d.add,
+        change: d.change,
+        unchanged: d.unchanged,
+        remove: d.removed.len() as u64 + d.delete,
+        invalid: d.invalid,
+    }
 }
 
 fn mode_name(m: Mode) -> &'static str {
@@ -123,13 +159,20 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A key as shown: itself, or a short hash with `--mask-keys`.
 pub fn mask(key: &str, opts: &PlanOptions) -> String {
-    if opts.mask_keys { format!("#{:012x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()) >> 16) } else { key.to_owned() }
+    if opts.mask_keys {
+        format!("#{:012x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()) >> 16)
+    } else {
+        key.to_owned()
+    }
 }
 
 fn warnings(spec: &Spec, diff: &DiffResult, opts: &PlanOptions) -> Vec<String> {
     let mut w = Vec::new();
     if diff.invalid > 0 {
-        w.push(format!("{} row(s) are invalid and will not be sent; fix them in the source", diff.invalid));
+        w.push(format!(
+            "{} row(s) are invalid and will not be sent; fix them in the source",
+            diff.invalid
+        ));
     }
     if spec.mode == Mode::Upsert && !diff.removed.is_empty() {
         w.push(format!(
@@ -142,7 +185,10 @@ fn warnings(spec: &Spec, diff: &DiffResult, opts: &PlanOptions) -> Vec<String> {
     {
         w.push("Dotdigital accepts records of unknown contacts (202) and rejects them only in the import report".into());
     }
-    if spec.is_destructive() && !(spec.guard.allow_destructive || opts.allow_destructive) && diff.add + diff.change + diff.delete + diff.removed.len() as u64 > 0 {
+    if spec.is_destructive()
+        && !(spec.guard.allow_destructive || opts.allow_destructive)
+        && diff.add + diff.change + diff.delete + diff.removed.len() as u64 > 0
+    {
         w.push("this plan is destructive: apply needs --allow-destructive or guard.allow_destructive: true".into());
     }
     w
@@ -159,7 +205,13 @@ struct Sampler<'a> {
 
 impl<'a> Sampler<'a> {
     fn new(opts: &'a PlanOptions, progress: &'a mut dyn FnMut(u64, Option<u64>)) -> Self {
-        Self { opts, keys: KeySamples::default(), invalid: Vec::new(), values: Vec::new(), progress }
+        Self {
+            opts,
+            keys: KeySamples::default(),
+            invalid: Vec::new(),
+            values: Vec::new(),
+            progress,
+        }
     }
 }
 
@@ -180,7 +232,11 @@ impl Visitor for Sampler<'_> {
 
     fn invalid(&mut self, line: u64, key: Option<&str>, reason: &str) {
         if self.invalid.len() < INVALID_SAMPLES {
-            self.invalid.push(InvalidRow { line, key: key.map(|k| mask(k, self.opts)), reason: reason.to_owned() });
+            self.invalid.push(InvalidRow {
+                line,
+                key: key.map(|k| mask(k, self.opts)),
+                reason: reason.to_owned(),
+            });
         }
     }
 

@@ -35,14 +35,22 @@ pub enum PlanError {
         "job `{job}`: {count} duplicate key(s) in {path}: {}; keys must be unique, fix the source or the `key` template",
         duplicates.iter().map(|(k, a, b)| format!("`{k}` on lines {a} and {b}")).collect::<Vec<_>>().join(", ")
     )]
-    Duplicates { job: String, path: String, duplicates: Vec<(String, u64, u64)>, count: u64 },
+    Duplicates {
+        job: String,
+        path: String,
+        duplicates: Vec<(String, u64, u64)>,
+        count: u64,
+    },
     #[error("state: {0}")]
     State(#[from] crate::state::StateError),
 }
 
 impl PlanError {
     pub fn job(job: &str, e: impl std::fmt::Display) -> Self {
-        PlanError::Job { job: job.to_owned(), message: e.to_string() }
+        PlanError::Job {
+            job: job.to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -56,7 +64,9 @@ pub fn state_config(ws: &Workspace) -> Result<Option<StateConfig>, String> {
         }
         crate::spec::project::StateBackend::Postgres { url_env } => match std::env::var(url_env) {
             Ok(url) if !url.is_empty() => Ok(Some(StateConfig::Postgres { url })),
-            _ => Err(format!("the state is in PostgreSQL, but the environment variable {url_env} (named in bulkspec.yaml) is not set")),
+            _ => Err(format!(
+                "the state is in PostgreSQL, but the environment variable {url_env} (named in bulkspec.yaml) is not set"
+            )),
         },
     }
 }
@@ -74,7 +84,7 @@ pub fn plan_workspace(
     for loaded in workspace::order(&ws.specs) {
         let name = loaded.spec.job.clone();
         let mut p = |read: u64, total: Option<u64>| progress(&name, read, total);
-        match job::plan_job(ws, loaded, store.as_mut().map(|s| &mut **s), opts, &mut p) {
+        match job::plan_job(ws, loaded, store.as_deref_mut(), opts, &mut p) {
             Ok(plan) => jobs.push(plan),
             Err(e) => errors.push(e),
         }
@@ -86,7 +96,11 @@ pub fn plan_workspace(
         match s.list_jobs() {
             Ok(list) => {
                 let known: BTreeSet<&str> = ws.specs.iter().map(|s| s.spec.job.as_str()).collect();
-                orphaned = list.into_iter().map(|j| j.job).filter(|j| !known.contains(j.as_str())).collect();
+                orphaned = list
+                    .into_iter()
+                    .map(|j| j.job)
+                    .filter(|j| !known.contains(j.as_str()))
+                    .collect();
             }
             Err(e) => errors.push(e.into()),
         }

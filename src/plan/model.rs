@@ -144,7 +144,10 @@ pub struct Summary {
 impl Plan {
     /// Builds the document from job plans, computing the summary.
     pub fn new(jobs: Vec<JobPlan>, orphaned: Vec<String>) -> Plan {
-        let mut s = Summary { jobs: jobs.len(), ..Summary::default() };
+        let mut s = Summary {
+            jobs: jobs.len(),
+            ..Summary::default()
+        };
         for j in &jobs {
             s.add += j.records.add;
             s.change += j.records.change;
@@ -155,6 +158,12 @@ impl Plan {
             s.destructive |= j.destructive;
             s.guard_violations += usize::from(j.guard_violation.is_some());
         }
-        Plan { format_version: FORMAT_VERSION, tool_version: env!("CARGO_PKG_VERSION").into(), jobs, orphaned, summary: s }
+        Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            jobs,
+            orphaned,
+            summary: s,
+        }
     }
 }

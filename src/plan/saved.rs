@@ -27,38 +27,72 @@ pub struct SavedPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
     #[error("{path}: cannot {what}: {message}")]
-    Io { path: String, what: &'static str, message: String },
+    Io {
+        path: String,
+        what: &'static str,
+        message: String,
+    },
 }
 
 impl SavedPlan {
     pub fn new(plan: Plan, specs: serde_json::Map<String, serde_json::Value>) -> Self {
-        let created_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        Self { saved_format_version: SAVED_FORMAT_VERSION, tool_version: env!("CARGO_PKG_VERSION").into(), created_at, specs, plan }
+        let created_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self {
+            saved_format_version: SAVED_FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            created_at,
+            specs,
+            plan,
+        }
     }
 
     /// Writes the plan atomically (a temp file renamed into place).
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
-        let err = |what, e: &dyn std::fmt::Display| SavedPlanError::Io { path: path.display().to_string(), what, message: e.to_string() };
+        let err = |what, e: &dyn std::fmt::Display| SavedPlanError::Io {
+            path: path.display().to_string(),
+            what,
+            message: e.to_string(),
+        };
         let text = serde_json::to_string_pretty(self).map_err(|e| err("serialize the plan", &e))?;
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err("create a temporary file", &e))?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| err("create a temporary file", &e))?;
         std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err("write", &e))?;
-        tmp.persist(path).map_err(|e| err("rename into place", &e.error))?;
+        tmp.persist(path)
+            .map_err(|e| err("rename into place", &e.error))?;
         Ok(())
     }
 
     pub fn read(path: &Path) -> Result<Self, SavedPlanError> {
-        let err = |what, e: &dyn std::fmt::Display| SavedPlanError::Io { path: path.display().to_string(), what, message: e.to_string() };
+        let err = |what, e: &dyn std::fmt::Display| SavedPlanError::Io {
+            path: path.display().to_string(),
+            what,
+            message: e.to_string(),
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err("read", &e))?;
-        serde_json::from_str(&text).map_err(|e| err("parse the plan (is it a bulkspec plan file?)", &e))
+        serde_json::from_str(&text)
+            .map_err(|e| err("parse the plan (is it a bulkspec plan file?)", &e))
     }
 }
 
 /// What changed since a saved plan was made; empty when it can be applied as it is.
-pub fn staleness(saved: &SavedPlan, ws: &crate::spec::workspace::Workspace, store: Option<&mut Box<dyn crate::state::StateStore>>) -> Vec<String> {
+pub fn staleness(
+    saved: &SavedPlan,
+    ws: &crate::spec::workspace::Workspace,
+    store: Option<&mut Box<dyn crate::state::StateStore>>,
+) -> Vec<String> {
     let mut out = Vec::new();
     if saved.tool_version != env!("CARGO_PKG_VERSION") {
-        out.push(format!("the plan was made by bulkspec {}, this is {}", saved.tool_version, env!("CARGO_PKG_VERSION")));
+        out.push(format!(
+            "the plan was made by bulkspec {}, this is {}",
+            saved.tool_version,
+            env!("CARGO_PKG_VERSION")
+        ));
     }
     let mut store = store;
     for job in &saved.plan.jobs {
@@ -67,11 +101,18 @@ pub fn staleness(saved: &SavedPlan, ws: &crate::spec::workspace::Workspace, stor
             continue;
         };
         if super::job::spec_digest(&loaded.rendered) != job.pins.spec_sha256 {
-            out.push(format!("job `{}`: the rendered spec changed ({})", job.job, loaded.src.path().display()));
+            out.push(format!(
+                "job `{}`: the rendered spec changed ({})",
+                job.job,
+                loaded.src.path().display()
+            ));
         }
         match crate::source::file_digest(&ws.root.join(&job.pins.source_path)) {
             Ok(d) if d == job.pins.source_sha256 => {}
-            Ok(_) => out.push(format!("job `{}`: the source file {} changed", job.job, job.pins.source_path)),
+            Ok(_) => out.push(format!(
+                "job `{}`: the source file {} changed",
+                job.job, job.pins.source_path
+            )),
             Err(e) => out.push(format!("job `{}`: {e}", job.job)),
         }
         let current = match store.as_mut() {
@@ -86,7 +127,11 @@ pub fn staleness(saved: &SavedPlan, ws: &crate::spec::workspace::Workspace, stor
                         "job `{}`: the state changed (serial {} -> {serial}{})",
                         job.job,
                         job.pins.state_serial,
-                        if lineage != job.pins.state_lineage { ", new lineage" } else { "" }
+                        if lineage != job.pins.state_lineage {
+                            ", new lineage"
+                        } else {
+                            ""
+                        }
                     ));
                 }
             }

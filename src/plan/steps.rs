@@ -7,7 +7,14 @@ use super::model::Step;
 use crate::spec::types::{Mode, Spec, Target};
 
 fn step(kind: &str, requests: u64, description: impl Into<String>) -> Step {
-    Step { kind: kind.into(), requests, bytes: 0, records: 0, description: description.into(), estimated: false }
+    Step {
+        kind: kind.into(),
+        requests,
+        bytes: 0,
+        records: 0,
+        description: description.into(),
+        estimated: false,
+    }
 }
 
 fn estimated(mut s: Step) -> Step {
@@ -35,50 +42,110 @@ fn removal_chunks(removed: u64, record_bytes: u64, max: u64) -> Vec<Chunk> {
     }
     let per = (max / record_bytes.max(1)).max(1);
     let n = removed.div_ceil(per);
-    (0..n).map(|i| Chunk { records: per.min(removed - i * per), bytes: per.min(removed - i * per) * record_bytes + 2 }).collect()
+    (0..n)
+        .map(|i| Chunk {
+            records: per.min(removed - i * per),
+            bytes: per.min(removed - i * per) * record_bytes + 2,
+        })
+        .collect()
 }
 
 /// The steps of one job; empty when nothing is sent.
 pub fn predict(spec: &Spec, diff: &DiffResult, max_request_bytes: u64) -> Vec<Step> {
     let n = diff.chunks.len() as u64;
-    let mirror_removes = if spec.mode == Mode::Mirror { diff.removed.len() as u64 } else { 0 };
+    let mirror_removes = if spec.mode == Mode::Mirror {
+        diff.removed.len() as u64
+    } else {
+        0
+    };
     if n == 0 && mirror_removes == 0 {
         return Vec::new();
     }
     match &spec.target {
         Target::ProgramMembers(t) => vec![
-            step("auth", 1, "get an access token (identity, client credentials)"),
-            upload("upload", &diff.chunks, &format!("import program members into program {} as `{}`", t.program_id, t.program_member_status)),
-            estimated(step("poll", 2 * n, "poll each batch's status until Complete or Failed")),
-            estimated(step("fetch_results", 2 * n, "download the failures and warnings files of each batch")),
+            step(
+                "auth",
+                1,
+                "get an access token (identity, client credentials)",
+            ),
+            upload(
+                "upload",
+                &diff.chunks,
+                &format!(
+                    "import program members into program {} as `{}`",
+                    t.program_id, t.program_member_status
+                ),
+            ),
+            estimated(step(
+                "poll",
+                2 * n,
+                "poll each batch's status until Complete or Failed",
+            )),
+            estimated(step(
+                "fetch_results",
+                2 * n,
+                "download the failures and warnings files of each batch",
+            )),
         ],
         Target::Leads(_) => vec![
-            step("auth", 1, "get an access token (identity, client credentials)"),
+            step(
+                "auth",
+                1,
+                "get an access token (identity, client credentials)",
+            ),
             upload("upload", &diff.chunks, "import leads"),
-            estimated(step("poll", 2 * n, "poll each batch's status until Complete or Failed")),
-            estimated(step("fetch_results", 2 * n, "download the failures and warnings files of each batch")),
+            estimated(step(
+                "poll",
+                2 * n,
+                "poll each batch's status until Complete or Failed",
+            )),
+            estimated(step(
+                "fetch_results",
+                2 * n,
+                "download the failures and warnings files of each batch",
+            )),
         ],
         Target::OpportunityContacts(_) | Target::Contacts(_) => vec![
             step("discover", 1, "discover the instance's base URL (/id)"),
             step("create_definition", 1, "create the import definition"),
             upload("upload", &diff.chunks, "upload data to the definition"),
             step("start", 1, "start the sync"),
-            estimated(step("poll", 2, "poll the sync until success, warning or error")),
+            estimated(step(
+                "poll",
+                2,
+                "poll the sync until success, warning or error",
+            )),
             estimated(step("fetch_results", 2, "read the sync's rejects and logs")),
             step("delete_definition", 1, "delete the import definition"),
         ],
         Target::TransactionalData(t) => vec![
-            upload("upload", &diff.chunks, &format!("import insight data into collection `{}`", t.collection)),
-            estimated(step("poll", 2 * n, "poll each import until Finished or Failed")),
+            upload(
+                "upload",
+                &diff.chunks,
+                &format!("import insight data into collection `{}`", t.collection),
+            ),
+            estimated(step(
+                "poll",
+                2 * n,
+                "poll each import until Finished or Failed",
+            )),
             step("fetch_results", n, "read each import's report (faults)"),
         ],
         Target::Profiles(_) => {
             let mut steps = Vec::new();
             if n > 0 {
-                let action = if spec.mode == Mode::Delete { "Delete" } else { "Add" };
+                let action = if spec.mode == Mode::Delete {
+                    "Delete"
+                } else {
+                    "Add"
+                };
                 steps.extend([
                     step("auth", 1, "get an access token"),
-                    step("initiate", 1, format!("initiate a bulk import (ImportAction {action})")),
+                    step(
+                        "initiate",
+                        1,
+                        format!("initiate a bulk import (ImportAction {action})"),
+                    ),
                     upload("upload", &diff.chunks, "stage profiles"),
                     step("start", 1, "execute the import"),
                     estimated(step("poll", 2, "poll the import until Completed or Failed")),

@@ -93,7 +93,10 @@ pub struct RemoteReject {
 pub enum ProviderError {
     /// Worth retrying with backoff (5xx, 429, dropped connections, 604/606/608/615/713, ...).
     #[error("{message} (retryable{})", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
-    Retryable { message: String, retry_after: Option<Duration> },
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// The remote queue is full (Marketo 1016, Dotdigital too many imports): wait for a running
     /// job to finish, then retry.
     #[error("{message} (the remote queue is full)")]
@@ -118,7 +121,11 @@ pub struct Endpoint {
 impl Endpoint {
     /// A credential by role, or a permanent error naming it.
     pub fn credential(&self, role: &str) -> Result<&Secret, ProviderError> {
-        self.credentials.get(role).ok_or_else(|| ProviderError::Permanent { message: format!("the connection has no `{role}` credential") })
+        self.credentials
+            .get(role)
+            .ok_or_else(|| ProviderError::Permanent {
+                message: format!("the connection has no `{role}` credential"),
+            })
     }
 }
 
@@ -137,7 +144,9 @@ pub struct ClientContext {
 
 impl std::fmt::Debug for ClientContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientContext").field("endpoint", &self.endpoint).finish_non_exhaustive()
+        f.debug_struct("ClientContext")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -166,16 +175,26 @@ pub trait Provider: Send + Sync {
 
     /// Uploads one chunk. `PerChunk` providers start a remote job here and return its id
     /// (Marketo batchId, Dotdigital importId); `Single` providers return `None`.
-    async fn upload(&self, batch: &RemoteBatch, chunk: usize, body: Bytes) -> Result<Option<String>, ProviderError>;
+    async fn upload(
+        &self,
+        batch: &RemoteBatch,
+        chunk: usize,
+        body: Bytes,
+    ) -> Result<Option<String>, ProviderError>;
 
     /// Starts a `Single` batch (Eloqua sync, MyPreferences execute); returns the id to poll.
     async fn start(&self, batch: &RemoteBatch) -> Result<String, ProviderError>;
 
     /// Polls a remote job once.
-    async fn poll(&self, batch: &RemoteBatch, remote_id: &str) -> Result<PollStatus, ProviderError>;
+    async fn poll(&self, batch: &RemoteBatch, remote_id: &str)
+    -> Result<PollStatus, ProviderError>;
 
     /// The rows a finished remote job rejected.
-    async fn rejects(&self, batch: &RemoteBatch, remote_id: &str) -> Result<Vec<RemoteReject>, ProviderError>;
+    async fn rejects(
+        &self,
+        batch: &RemoteBatch,
+        remote_id: &str,
+    ) -> Result<Vec<RemoteReject>, ProviderError>;
 
     /// Cleans up after the batch (Eloqua: delete the definition). Best effort.
     async fn close_batch(&self, batch: &RemoteBatch) -> Result<(), ProviderError>;

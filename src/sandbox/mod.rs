@@ -19,5 +19,7 @@ mod server;
 mod stats;
 
 pub use error::SandboxError;
-pub use server::{RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded, wait_for_signal};
+pub use server::{
+    RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded, wait_for_signal,
+};
 pub use stats::{EndpointStats, ProviderStats, StatsReport};

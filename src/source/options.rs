@@ -9,7 +9,9 @@ use crate::spec::types::{self, Source};
 /// Why a `source:` section cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum OptionsError {
-    #[error("cannot tell the format of `{0}` from its extension; set source.format (csv, tsv, ssv or jsonl)")]
+    #[error(
+        "cannot tell the format of `{0}` from its extension; set source.format (csv, tsv, ssv or jsonl)"
+    )]
     UnknownFormat(String),
     #[error("source.{field} must be one ASCII character, not `{value}`")]
     NotOneByte { field: &'static str, value: String },
@@ -21,7 +23,8 @@ pub fn read_options(spec_file: &Path, source: &Source) -> Result<ReadOptions, Op
     let path = dir.join(&source.path);
     let format = match source.format {
         Some(f) => convert(f),
-        None => from_extension(&source.path).ok_or_else(|| OptionsError::UnknownFormat(source.path.clone()))?,
+        None => from_extension(&source.path)
+            .ok_or_else(|| OptionsError::UnknownFormat(source.path.clone()))?,
     };
     let mut opts = ReadOptions::new(path, format);
     opts.gzip = source.gzip;
@@ -43,7 +46,10 @@ fn convert(f: types::Format) -> Format {
 }
 
 fn from_extension(path: &str) -> Option<Format> {
-    let p = path.strip_suffix(".gz").unwrap_or(path).to_ascii_lowercase();
+    let p = path
+        .strip_suffix(".gz")
+        .unwrap_or(path)
+        .to_ascii_lowercase();
     let ext = p.rsplit('.').next()?;
     Some(match ext {
         "csv" => Format::Csv,
@@ -59,6 +65,9 @@ fn one_byte(field: &'static str, value: Option<&str>) -> Result<Option<u8>, Opti
         None => Ok(None),
         Some(v) if v.len() == 1 && v.is_ascii() => Ok(v.bytes().next()),
         Some("\\t") => Ok(Some(b'\t')),
-        Some(v) => Err(OptionsError::NotOneByte { field, value: v.to_owned() }),
+        Some(v) => Err(OptionsError::NotOneByte {
+            field,
+            value: v.to_owned(),
+        }),
     }
 }

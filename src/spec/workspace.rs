@@ -77,7 +77,10 @@ impl Workspace {
 pub fn load_project_only(opts: &LoadOptions) -> (Workspace, Diagnostics) {
     let mut diags = Diagnostics::default();
     let project_file = find_project_file(&opts.dir);
-    let root = project_file.as_deref().and_then(Path::parent).map_or_else(|| opts.dir.clone(), Path::to_path_buf);
+    let root = project_file
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or_else(|| opts.dir.clone(), Path::to_path_buf);
     let project = match project_file.as_deref() {
         Some(p) => load_project(&display(&opts.dir, p), p, &mut diags).unwrap_or_default(),
         None => Project::default(),
@@ -271,7 +274,10 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         // Hidden folders and `ci/` (CI recipes are YAML too) are not specs.
-        if name.starts_with('.') || name == super::project::PROJECT_FILE || (name == "ci" && entry.path().is_dir()) {
+        if name.starts_with('.')
+            || name == super::project::PROJECT_FILE
+            || (name == "ci" && entry.path().is_dir())
+        {
             continue;
         }
         if path.is_dir() {

@@ -22,7 +22,9 @@ pub enum LeafKind {
 impl LeafKind {
     /// Classifies a leaf of the spec's `record`/`key`.
     pub fn classify(value: &Json) -> LeafKind {
-        let Json::String(text) = value else { return LeafKind::Literal(value.clone()) };
+        let Json::String(text) = value else {
+            return LeafKind::Literal(value.clone());
+        };
         if !is_template(text) {
             return LeafKind::Literal(value.clone());
         }
@@ -49,10 +51,17 @@ impl LeafKind {
 fn plain_column(expr: &str) -> Option<&str> {
     let e = expr.trim();
     if let Some(name) = e.strip_prefix("row.") {
-        return name.chars().all(|c| c.is_alphanumeric() || c == '_').then_some(name).filter(|n| !n.is_empty());
+        return name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_')
+            .then_some(name)
+            .filter(|n| !n.is_empty());
     }
     let inner = e.strip_prefix("row[")?.strip_suffix(']')?;
-    let name = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')).or_else(|| inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))?;
+    let name = inner
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))?;
     (!name.contains(['"', '\''])).then_some(name)
 }
 
@@ -74,7 +83,10 @@ pub fn row_references(text: &str) -> Option<Vec<String>> {
             continue; // `rows`, `row_count`: another name
         }
         if let Some(r) = rest.strip_prefix('.') {
-            let name: String = r.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = r
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             if name.is_empty() {
                 return None;
             }
@@ -97,17 +109,38 @@ mod tests {
 
     #[test]
     fn classifies_leaves() {
-        assert_eq!(LeafKind::classify(&json!("{{ row.email }}")), LeafKind::Column("email".into()));
-        assert_eq!(LeafKind::classify(&json!("{{row[\"first name\"]}}")), LeafKind::Column("first name".into()));
-        assert_eq!(LeafKind::classify(&json!("{{ row.email | lower }}")), LeafKind::Expr("row.email | lower".into()));
-        assert_eq!(LeafKind::classify(&json!("{{ row.a }}-{{ row.b }}")), LeafKind::Template("{{ row.a }}-{{ row.b }}".into()));
-        assert_eq!(LeafKind::classify(&json!("Retail")), LeafKind::Literal(json!("Retail")));
-        assert_eq!(LeafKind::classify(&json!(true)), LeafKind::Literal(json!(true)));
+        assert_eq!(
+            LeafKind::classify(&json!("{{ row.email }}")),
+            LeafKind::Column("email".into())
+        );
+        assert_eq!(
+            LeafKind::classify(&json!("{{row[\"first name\"]}}")),
+            LeafKind::Column("first name".into())
+        );
+        assert_eq!(
+            LeafKind::classify(&json!("{{ row.email | lower }}")),
+            LeafKind::Expr("row.email | lower".into())
+        );
+        assert_eq!(
+            LeafKind::classify(&json!("{{ row.a }}-{{ row.b }}")),
+            LeafKind::Template("{{ row.a }}-{{ row.b }}".into())
+        );
+        assert_eq!(
+            LeafKind::classify(&json!("Retail")),
+            LeafKind::Literal(json!("Retail"))
+        );
+        assert_eq!(
+            LeafKind::classify(&json!(true)),
+            LeafKind::Literal(json!(true))
+        );
     }
 
     #[test]
     fn finds_row_references() {
-        assert_eq!(row_references("{{ row.a ~ row['b c'] }} {{ rows.x }}"), Some(vec!["a".into(), "b c".into()]));
+        assert_eq!(
+            row_references("{{ row.a ~ row['b c'] }} {{ rows.x }}"),
+            Some(vec!["a".into(), "b c".into()])
+        );
         assert_eq!(row_references("{{ row | tojson }}"), None);
         assert_eq!(row_references("{{ vars.row }}"), Some(vec![]));
     }

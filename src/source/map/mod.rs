@@ -69,15 +69,22 @@ pub struct Mapper {
 
 impl std::fmt::Debug for Mapper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mapper").field("leaves", &self.leaves.len()).field("wire", &self.wire).finish_non_exhaustive()
+        f.debug_struct("Mapper")
+            .field("leaves", &self.leaves.len())
+            .field("wire", &self.wire)
+            .finish_non_exhaustive()
     }
 }
 
 /// How a provider's records travel, for size computations.
 pub fn wire_for(spec: &Spec) -> Wire {
     match &spec.target {
-        Target::ProgramMembers(t) => Wire::Delimited { delimiter: upload_delimiter(t.format) },
-        Target::Leads(t) => Wire::Delimited { delimiter: upload_delimiter(t.format) },
+        Target::ProgramMembers(t) => Wire::Delimited {
+            delimiter: upload_delimiter(t.format),
+        },
+        Target::Leads(t) => Wire::Delimited {
+            delimiter: upload_delimiter(t.format),
+        },
         Target::TransactionalData(_) => Wire::JsonKeyed,
         _ => Wire::Json,
     }
@@ -94,13 +101,27 @@ fn upload_delimiter(f: crate::spec::types::marketo::UploadFormat) -> u8 {
 
 impl Mapper {
     /// Compiles the spec's templates and resolves the columns they read in `reader`'s header.
-    pub fn new(spec: &Spec, context: &RenderContext, reader: &SourceReader) -> Result<Mapper, MapError> {
+    pub fn new(
+        spec: &Spec,
+        context: &RenderContext,
+        reader: &SourceReader,
+    ) -> Result<Mapper, MapError> {
         let wire = wire_for(spec);
         let mut leaves = vec![leaf("/key", "key", &Json::String(spec.key.clone()), false)];
         let contact_leaf = match &spec.target {
             Target::TransactionalData(t) => Some(match (&t.scope, &t.contact_identifier) {
-                (dotdigital::Scope::Contact, Some(ci)) => leaf("/contact_identifier", "contact_identifier", &Json::String(ci.clone()), false),
-                _ => leaf("/contact_identifier", "contact_identifier", &Json::String("account".into()), false),
+                (dotdigital::Scope::Contact, Some(ci)) => leaf(
+                    "/contact_identifier",
+                    "contact_identifier",
+                    &Json::String(ci.clone()),
+                    false,
+                ),
+                _ => leaf(
+                    "/contact_identifier",
+                    "contact_identifier",
+                    &Json::String("account".into()),
+                    false,
+                ),
             }),
             _ => None,
         };
@@ -128,7 +149,9 @@ impl Mapper {
         for l in &leaves {
             compile_check(&env, l)?;
         }
-        let needs_context = leaves.iter().any(|l| matches!(l.kind, LeafKind::Expr(_) | LeafKind::Template(_)));
+        let needs_context = leaves
+            .iter()
+            .any(|l| matches!(l.kind, LeafKind::Expr(_) | LeafKind::Template(_)));
         let overhead = overhead(wire, &skeleton, &leaves);
         let header_bytes = header_bytes(wire, &leaves);
         Ok(Mapper {
@@ -157,7 +180,11 @@ impl Mapper {
 
     /// Column names of a delimited upload, in order.
     pub fn record_columns(&self) -> Vec<String> {
-        self.leaves.iter().filter(|l| l.in_record).map(|l| l.label.clone()).collect()
+        self.leaves
+            .iter()
+            .filter(|l| l.in_record)
+            .map(|l| l.label.clone())
+            .collect()
     }
 }
 
@@ -168,14 +195,25 @@ fn environment() -> Environment<'static> {
 }
 
 fn leaf(path: &str, label: &str, value: &Json, in_record: bool) -> Leaf {
-    Leaf { path: path.into(), label: label.into(), kind: LeafKind::classify(value), column: None, checks: Vec::new(), in_record }
+    Leaf {
+        path: path.into(),
+        label: label.into(),
+        kind: LeafKind::classify(value),
+        column: None,
+        checks: Vec::new(),
+        in_record,
+    }
 }
 
 fn collect(v: &Json, ptr: &str, out: &mut Vec<Leaf>) {
     match v {
         Json::Object(m) if !m.is_empty() => {
             for (k, x) in m {
-                collect(x, &format!("{ptr}/{}", crate::spec::render::escape_pointer(k)), out);
+                collect(
+                    x,
+                    &format!("{ptr}/{}", crate::spec::render::escape_pointer(k)),
+                    out,
+                );
             }
         }
         Json::Array(a) if !a.is_empty() => {
@@ -200,7 +238,11 @@ fn resolve_columns(leaves: &mut [Leaf], reader: &SourceReader) -> Result<Vec<Col
                     names.push(c);
                 }
             }),
-            None if reader.headers().is_empty() => return Err(MapError::WholeRow { path: l.path.clone() }),
+            None if reader.headers().is_empty() => {
+                return Err(MapError::WholeRow {
+                    path: l.path.clone(),
+                });
+            }
             None => reader.headers().iter().for_each(|h| {
                 if !names.contains(h) {
                     names.push(h.clone());
@@ -219,7 +261,10 @@ fn resolve_columns(leaves: &mut [Leaf], reader: &SourceReader) -> Result<Vec<Col
 }
 
 fn compile_check(env: &Environment<'static>, l: &Leaf) -> Result<(), MapError> {
-    let err = |e: minijinja::Error| MapError::Template { path: l.path.clone(), message: e.to_string() };
+    let err = |e: minijinja::Error| MapError::Template {
+        path: l.path.clone(),
+        message: e.to_string(),
+    };
     match &l.kind {
         LeafKind::Expr(e) => env.compile_expression(e).map(|_| ()).map_err(err),
         LeafKind::Template(t) => env.template_from_str(t).map(|_| ()).map_err(err),
@@ -235,7 +280,8 @@ fn overhead(wire: Wire, skeleton: &Json, leaves: &[Leaf]) -> u64 {
         Wire::Delimited { .. } => in_record.saturating_sub(1) + 1,
         // The record with every leaf null, minus the nulls, plus the array comma.
         Wire::Json | Wire::JsonKeyed => {
-            let nulls = serde_json::to_string(&null_skeleton(skeleton)).map_or(0, |s| s.len() as u64);
+            let nulls =
+                serde_json::to_string(&null_skeleton(skeleton)).map_or(0, |s| s.len() as u64);
             let base = nulls - 4 * in_record + 1;
             if wire == Wire::JsonKeyed {
                 base + r#"{"key":,"contactIdentifier":,"json":}"#.len() as u64
@@ -248,7 +294,11 @@ fn overhead(wire: Wire, skeleton: &Json, leaves: &[Leaf]) -> u64 {
 
 fn null_skeleton(v: &Json) -> Json {
     match v {
-        Json::Object(m) if !m.is_empty() => Json::Object(m.iter().map(|(k, x)| (k.clone(), null_skeleton(x))).collect()),
+        Json::Object(m) if !m.is_empty() => Json::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), null_skeleton(x)))
+                .collect(),
+        ),
         Json::Array(a) if !a.is_empty() => Json::Array(a.iter().map(null_skeleton).collect()),
         _ => Json::Null,
     }
@@ -258,7 +308,10 @@ fn header_bytes(wire: Wire, leaves: &[Leaf]) -> u64 {
     match wire {
         Wire::Delimited { delimiter } => {
             let cols: Vec<&Leaf> = leaves.iter().filter(|l| l.in_record).collect();
-            cols.iter().map(|l| wire::csv_len(&l.label, delimiter)).sum::<u64>() + cols.len() as u64
+            cols.iter()
+                .map(|l| wire::csv_len(&l.label, delimiter))
+                .sum::<u64>()
+                + cols.len() as u64
         }
         // The array brackets (the last record's comma becomes the closing bracket).
         Wire::Json | Wire::JsonKeyed => 1,

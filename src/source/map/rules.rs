@@ -27,7 +27,11 @@ pub fn checks(spec: &Spec, scalar_only: bool, leaf_paths: &[String]) -> Vec<(Str
             out.push((rec("email"), Check::Email));
         }
         Target::Leads(_) => {
-            let field = spec.match_on.as_ref().and_then(|m| m.field.clone()).unwrap_or_else(|| "email".into());
+            let field = spec
+                .match_on
+                .as_ref()
+                .and_then(|m| m.field.clone())
+                .unwrap_or_else(|| "email".into());
             out.push((rec(&field), Check::NonEmpty));
             out.push((rec("email"), Check::Email));
         }
@@ -57,42 +61,61 @@ pub fn checks(spec: &Spec, scalar_only: bool, leaf_paths: &[String]) -> Vec<(Str
             out.push(("/key".into(), Check::MaxLen(255)));
         }
         Target::Profiles(_) => {
-            for p in leaf_paths.iter().filter(|p| p.starts_with("/record/Emails/") && p.ends_with("/EmailAddress")) {
+            for p in leaf_paths
+                .iter()
+                .filter(|p| p.starts_with("/record/Emails/") && p.ends_with("/EmailAddress"))
+            {
                 out.push((p.clone(), Check::Email));
                 out.push((p.clone(), Check::MaxLen(256)));
             }
-            for p in leaf_paths.iter().filter(|p| p.starts_with("/record/AlternateIds/") && p.ends_with("/AlternateId")) {
+            for p in leaf_paths
+                .iter()
+                .filter(|p| p.starts_with("/record/AlternateIds/") && p.ends_with("/AlternateId"))
+            {
                 out.push((p.clone(), Check::NonEmpty));
             }
         }
     }
     if scalar_only {
-        out.extend(leaf_paths.iter().filter(|p| p.starts_with("/record/")).map(|p| (p.clone(), Check::Scalar)));
+        out.extend(
+            leaf_paths
+                .iter()
+                .filter(|p| p.starts_with("/record/"))
+                .map(|p| (p.clone(), Check::Scalar)),
+        );
     }
     out
 }
 
 /// Whether `s` looks like an email address the APIs accept.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && s.len() <= 254
         && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && !s
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
 /// Runs a check on a string value; the reason when it fails.
 pub fn check_str(check: &Check, field: &str, value: &str) -> Option<String> {
     match check {
         Check::NonEmpty if value.trim().is_empty() => Some(format!("`{field}` is empty")),
-        Check::Email if !value.is_empty() && !is_email(value) => Some(format!("`{field}` is not a valid email address")),
-        Check::EmailOrId if !is_email(value) && !value.parse::<u64>().is_ok_and(|n| n > 0) => {
-            Some(format!("`{field}` is neither an email address nor a contact id"))
+        Check::Email if !value.is_empty() && !is_email(value) => {
+            Some(format!("`{field}` is not a valid email address"))
         }
-        Check::MaxLen(n) if value.chars().count() > *n => Some(format!("`{field}` is longer than {n} characters")),
+        Check::EmailOrId if !is_email(value) && !value.parse::<u64>().is_ok_and(|n| n > 0) => Some(
+            format!("`{field}` is neither an email address nor a contact id"),
+        ),
+        Check::MaxLen(n) if value.chars().count() > *n => {
+            Some(format!("`{field}` is longer than {n} characters"))
+        }
         _ => None,
     }
 }

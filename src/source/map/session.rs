@@ -29,7 +29,10 @@ pub struct Mapped<'s> {
 pub enum Outcome<'s> {
     Ok(Mapped<'s>),
     /// The row cannot be sent: the reason, and its key when that much mapped.
-    Invalid { key: Option<&'s str>, reason: String },
+    Invalid {
+        key: Option<&'s str>,
+        reason: String,
+    },
 }
 
 /// A job's mapping session: expressions compiled once, buffers reused for every row.
@@ -52,7 +55,10 @@ impl<'m> Session<'m> {
         let mut exprs = Vec::with_capacity(m.leaves.len());
         let mut templates = Vec::with_capacity(m.leaves.len());
         for l in &m.leaves {
-            let err = |e: minijinja::Error| MapError::Template { path: l.path.clone(), message: e.to_string() };
+            let err = |e: minijinja::Error| MapError::Template {
+                path: l.path.clone(),
+                message: e.to_string(),
+            };
             exprs.push(match &l.kind {
                 LeafKind::Expr(e) => Some(m.env.compile_expression(e).map_err(err)?),
                 _ => None,
@@ -62,7 +68,13 @@ impl<'m> Session<'m> {
                 _ => None,
             });
         }
-        Ok(Session { m, exprs, templates, key: String::new(), scratch: Vec::with_capacity(256) })
+        Ok(Session {
+            m,
+            exprs,
+            templates,
+            key: String::new(),
+            scratch: Vec::with_capacity(256),
+        })
     }
 
     /// Maps one row: key, content hash and wire size, or why it is invalid.
@@ -108,7 +120,12 @@ impl<'m> Session<'m> {
         }
         let key_ok = invalid.is_none() || !self.key.is_empty();
         match invalid {
-            Some(reason) => Outcome::Invalid { key: key_ok.then_some(self.key.as_str()).filter(|k| !k.is_empty()), reason },
+            Some(reason) => Outcome::Invalid {
+                key: key_ok
+                    .then_some(self.key.as_str())
+                    .filter(|k| !k.is_empty()),
+                reason,
+            },
             None => Outcome::Ok(Mapped {
                 key: &self.key,
                 key_hash: xxh3_64(self.key.as_bytes()),
@@ -131,10 +148,19 @@ impl<'m> Session<'m> {
                 Val::Json(j) => j.into_owned(),
             };
             if i == self.m.key_leaf {
-                key = json.as_str().map_or_else(|| json.to_string(), str::to_owned);
+                key = json
+                    .as_str()
+                    .map_or_else(|| json.to_string(), str::to_owned);
             } else if Some(i) == self.m.contact_leaf {
-                contact = Some(json.as_str().map_or_else(|| json.to_string(), str::to_owned));
-            } else if let Some(slot) = leaf.path.strip_prefix("/record").and_then(|p| record.pointer_mut(p)) {
+                contact = Some(
+                    json.as_str()
+                        .map_or_else(|| json.to_string(), str::to_owned),
+                );
+            } else if let Some(slot) = leaf
+                .path
+                .strip_prefix("/record")
+                .and_then(|p| record.pointer_mut(p))
+            {
                 *slot = json;
             }
         }
@@ -150,7 +176,9 @@ impl<'m> Session<'m> {
             };
             Some((c.name().to_owned(), v))
         });
-        let row_value: minijinja::Value = cols.collect::<std::collections::BTreeMap<String, minijinja::Value>>().into();
+        let row_value: minijinja::Value = cols
+            .collect::<std::collections::BTreeMap<String, minijinja::Value>>()
+            .into();
         minijinja::context! {
             row => row_value,
             vars => minijinja::Value::from_serialize(&self.m.base.vars),
@@ -161,7 +189,7 @@ impl<'m> Session<'m> {
     fn size(&self, i: usize, val: &Val<'_>) -> u64 {
         let leaf = &self.m.leaves[i];
         let is_envelope = Some(i) == self.m.contact_leaf || i == self.m.key_leaf;
-        if !leaf.in_record && !(is_envelope && self.m.wire == Wire::JsonKeyed) {
+        if !(leaf.in_record || is_envelope && self.m.wire == Wire::JsonKeyed) {
             return 0;
         }
         match (self.m.wire, val) {
@@ -186,7 +214,10 @@ fn eval<'r>(
         LeafKind::Literal(Json::String(s)) => Ok(Val::Str(Cow::Borrowed(s))),
         LeafKind::Literal(j) => Ok(Val::Json(Cow::Borrowed(j))),
         LeafKind::Column(name) => {
-            let col = leaf.column.and_then(|c| m.columns.get(c)).ok_or_else(|| format!("no column `{name}`"))?;
+            let col = leaf
+                .column
+                .and_then(|c| m.columns.get(c))
+                .ok_or_else(|| format!("no column `{name}`"))?;
             match row.get(col) {
                 Some(Field::Str(s)) => Ok(Val::Str(Cow::Borrowed(s))),
                 Some(Field::Json(j)) => Ok(Val::Json(Cow::Borrowed(j))),
@@ -195,36 +226,52 @@ fn eval<'r>(
         }
         LeafKind::Expr(text) => {
             let expr = exprs[i].as_ref().ok_or("expression not compiled")?;
-            let value = expr.eval(ctx).map_err(|e| template_reason(&leaf.label, &e))?;
+            let value = expr
+                .eval(ctx)
+                .map_err(|e| template_reason(&leaf.label, &e))?;
             if value.is_undefined() {
-                return Err(format!("`{}`: `{}` is undefined for this row", leaf.label, text.trim()));
+                return Err(format!(
+                    "`{}`: `{}` is undefined for this row",
+                    leaf.label,
+                    text.trim()
+                ));
             }
             match value.as_str() {
                 Some(s) => Ok(Val::Str(Cow::Owned(s.to_owned()))),
-                None => serde_json::to_value(&value).map(|j| Val::Json(Cow::Owned(j))).map_err(|e| format!("`{}`: {e}", leaf.label)),
+                None => serde_json::to_value(&value)
+                    .map(|j| Val::Json(Cow::Owned(j)))
+                    .map_err(|e| format!("`{}`: {e}", leaf.label)),
             }
         }
         LeafKind::Template(_) => {
             let tpl = templates[i].as_ref().ok_or("template not compiled")?;
-            tpl.render(ctx).map(|s| Val::Str(Cow::Owned(s))).map_err(|e| template_reason(&leaf.label, &e))
+            tpl.render(ctx)
+                .map(|s| Val::Str(Cow::Owned(s)))
+                .map_err(|e| template_reason(&leaf.label, &e))
         }
     }
 }
 
-
 fn check_val(check: &Check, label: &str, val: &Val<'_>) -> Option<String> {
     match (check, val) {
-        (Check::Scalar, Val::Json(j)) if j.is_array() || j.is_object() => {
-            Some(format!("`{label}` is a list or object; this provider uploads a delimited file"))
-        }
+        (Check::Scalar, Val::Json(j)) if j.is_array() || j.is_object() => Some(format!(
+            "`{label}` is a list or object; this provider uploads a delimited file"
+        )),
         (_, Val::Str(s)) => check_str(check, label, s),
         (Check::NonEmpty, Val::Json(j)) if j.is_null() => Some(format!("`{label}` is empty")),
         (Check::EmailOrId, Val::Json(j)) if j.as_u64().is_some_and(|n| n > 0) => None,
-        (Check::Email | Check::EmailOrId, Val::Json(j)) if !j.is_null() => Some(format!("`{label}` is not a valid email address")),
+        (Check::Email | Check::EmailOrId, Val::Json(j)) if !j.is_null() => {
+            Some(format!("`{label}` is not a valid email address"))
+        }
         _ => None,
     }
 }
 
 fn template_reason(label: &str, e: &minijinja::Error) -> String {
-    format!("`{label}`: {}", e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string()))
+    format!(
+        "`{label}`: {}",
+        e.detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.kind().to_string())
+    )
 }

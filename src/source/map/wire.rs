@@ -15,7 +15,9 @@ pub enum Wire {
 /// Length of a string written as a CSV field (quoted when it must be).
 pub fn csv_len(s: &str, delimiter: u8) -> u64 {
     let bytes = s.as_bytes();
-    let needs_quotes = bytes.iter().any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    let needs_quotes = bytes
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
         || s.starts_with(' ')
         || s.ends_with(' ');
     if !needs_quotes {
@@ -44,15 +46,29 @@ mod tests {
 
     #[test]
     fn json_lengths_match_serde() {
-        for s in ["", "plain", "quo\"te", "back\\slash", "new\nline", "ctl\u{1}x", "é ü 日本"] {
-            assert_eq!(json_str_len(s), serde_json::to_string(s).unwrap().len() as u64, "{s:?}");
+        for s in [
+            "",
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "new\nline",
+            "ctl\u{1}x",
+            "é ü 日本",
+        ] {
+            assert_eq!(
+                json_str_len(s),
+                serde_json::to_string(s).unwrap().len() as u64,
+                "{s:?}"
+            );
         }
     }
 
     #[test]
     fn csv_lengths_match_the_csv_writer() {
         for s in ["plain", "a,b", "quo\"te", "new\nline", "semi;colon"] {
-            let mut w = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Necessary).from_writer(vec![]);
+            let mut w = csv::WriterBuilder::new()
+                .quote_style(csv::QuoteStyle::Necessary)
+                .from_writer(vec![]);
             w.write_record([s]).unwrap();
             let out = w.into_inner().unwrap();
             assert_eq!(csv_len(s, b','), (out.len() - 1) as u64, "{s:?}");
