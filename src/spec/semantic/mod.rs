@@ -1,16 +1,18 @@
 //! Semantic checks a schema cannot express: provider rules (collection names, field maps,
 //! match criteria, refresh flags and modes a provider supports), limits above an API's maximum,
 //! destructive settings without a guard, and the row templates' syntax. Cross-file checks
-//! (duplicate jobs, depends_on) live in `workspace`.
+//! (duplicate jobs, depends_on) live in `workspace`; provider-specific rules in `providers`.
 
-use std::collections::BTreeMap;
+mod providers;
 
-use super::diagnostic::{Diagnostic, Diagnostics};
-use super::project::{Connection, Project};
-use super::render::{Renderer, SpanIndex, is_template, template_diagnostic};
-use super::source_text::SourceText;
-use super::types::marketo::LEAD_LOOKUP_FIELDS;
-use super::types::{Mode, Provider, Spec, Target, dotdigital};
+use providers::{check_dotdigital, check_eloqua_fields, check_iso_duration};
+
+use crate::spec::diagnostic::{Diagnostic, Diagnostics};
+use crate::spec::project::{Connection, Project};
+use crate::spec::render::{Renderer, SpanIndex, is_template, template_diagnostic};
+use crate::spec::source_text::SourceText;
+use crate::spec::types::marketo::LEAD_LOOKUP_FIELDS;
+use crate::spec::types::{Mode, Provider, Spec, Target};
 
 /// Everything a check needs about one file.
 pub struct Ctx<'a> {
@@ -114,7 +116,7 @@ fn check_limits(spec: &Spec, cx: &mut Ctx<'_>) {
             "/limits/max_request_bytes",
             format!(
                 "{size} is above {p}'s maximum request size of {}",
-                super::types::Size(p.max_request_bytes())
+                crate::spec::types::Size(p.max_request_bytes())
             ),
             "lower limits.max_request_bytes or leave it unset for the provider's default",
         );
@@ -294,121 +296,6 @@ fn check_polling(spec: &Spec, cx: &mut Ctx<'_>) {
     }
 }
 
-fn check_dotdigital(spec: &Spec, t: &dotdigital::TransactionalData, cx: &mut Ctx<'_>) {
-    if !dotdigital::collection_name_ok(&t.collection, t.allow_dashes) {
-        cx.error(
-            "semantic::collection-name",
-            "/target/collection",
-            format!("`{}` is not a valid collection name", t.collection),
-            "use letters, digits and `_` only, not starting with a digit, at most 255 characters",
-        );
-    }
-    match (t.scope, &t.contact_identifier) {
-        (dotdigital::Scope::Contact, None) => cx.error(
-            "semantic::contact-identifier",
-            "/target",
-            "a contact-scoped collection needs target.contact_identifier",
-            "e.g. contact_identifier: \"{{ row.email }}\"",
-        ),
-        (dotdigital::Scope::Account, Some(_)) => cx.error(
-            "semantic::contact-identifier",
-            "/target/contact_identifier",
-            "an account-scoped collection sends `account` as the contact identifier",
-            "remove target.contact_identifier",
-        ),
-        _ => {}
-    }
-    let _ = spec;
-}
-
-fn check_eloqua_fields(spec: &Spec, fields: &BTreeMap<String, String>, cx: &mut Ctx<'_>) {
-    if fields.is_empty() || fields.len() > super::types::eloqua::MAX_FIELDS {
-        cx.error(
-            "semantic::eloqua-fields",
-            "/target/fields",
-            format!(
-                "target.fields has {} entries; Eloqua needs 1 to 100",
-                fields.len()
-            ),
-            "",
-        );
-    }
-    for (col, stmt) in fields {
-        let t = stmt.trim();
-        if !(t.starts_with("{{") && t.ends_with("}}")) {
-            cx.error(
-                "semantic::eloqua-fields",
-                &format!("/target/fields/{}", super::render::escape_pointer(col)),
-                format!("`{stmt}` is not an Eloqua field statement"),
-                "write e.g. \"{{Contact.Field(C_EmailAddress)}}\"",
-            );
-        }
-        if !spec.record.contains_key(col) {
-            cx.error(
-                "semantic::eloqua-fields",
-                &format!("/target/fields/{}", super::render::escape_pointer(col)),
-                format!("column `{col}` of target.fields has no value in `record`"),
-                format!("add `{col}:` under record"),
-            );
-        }
-    }
-    for col in spec.record.keys().filter(|c| !fields.contains_key(*c)) {
-        cx.error(
-            "semantic::eloqua-fields",
-            &format!("/record/{}", super::render::escape_pointer(col)),
-            format!("record column `{col}` is not in target.fields, so Eloqua would not import it"),
-            format!("map it in target.fields, e.g. {col}: \"{{{{Contact.Field(...)}}}}\""),
-        );
-    }
-}
-
-/// `PT1H` .. `P14D` (eloqua.md §9).
-fn check_iso_duration(value: Option<&str>, cx: &mut Ctx<'_>) {
-    let Some(v) = value else { return };
-    match iso_duration_secs(v) {
-        Some(s) if (3600..=14 * 86400).contains(&s) => {}
-        Some(_) => cx.error(
-            "semantic::duration",
-            "/target/data_retention_duration",
-            format!("`{v}` is outside PT1H..P14D"),
-            "",
-        ),
-        None => cx.error(
-            "semantic::duration",
-            "/target/data_retention_duration",
-            format!("`{v}` is not an ISO-8601 duration"),
-            "write e.g. P7D or PT12H",
-        ),
-    }
-}
-
-fn iso_duration_secs(v: &str) -> Option<u64> {
-    let rest = v.strip_prefix('P')?;
-    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
-    let mut total = 0u64;
-    for (part, units) in [
-        (date, &[('W', 604_800u64), ('D', 86_400)][..]),
-        (time, &[('H', 3600), ('M', 60), ('S', 1)][..]),
-    ] {
-        let mut num = String::new();
-        for c in part.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-            } else {
-                let mul = units.iter().find(|(u, _)| *u == c)?.1;
-                total += num.parse::<u64>().ok()? * mul;
-                num.clear();
-            }
-        }
-        if !num.is_empty() {
-            return None;
-        }
-    }
-    (v.len() > 1 && v != "PT").then_some(total)
-}
-
-/// Row templates (`key`, `record` leaves, contact identifier): syntax, and only `row`, `vars`
-/// and `env` may be read.
 fn check_row_templates(spec: &Spec, renderer: &Renderer, cx: &mut Ctx<'_>) {
     let mut leaves = vec![("/key".to_owned(), spec.key.clone())];
     if let Target::TransactionalData(t) = &spec.target
@@ -460,25 +347,10 @@ fn collect_leaves(v: &serde_json::Value, ptr: &str, out: &mut Vec<(String, Strin
         serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| {
             collect_leaves(
                 x,
-                &format!("{ptr}/{}", super::render::escape_pointer(k)),
+                &format!("{ptr}/{}", crate::spec::render::escape_pointer(k)),
                 out,
             )
         }),
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso_duration_secs;
-
-    #[test]
-    fn iso_durations() {
-        assert_eq!(iso_duration_secs("PT1H"), Some(3600));
-        assert_eq!(iso_duration_secs("P7D"), Some(7 * 86400));
-        assert_eq!(iso_duration_secs("P1DT12H"), Some(86400 + 12 * 3600));
-        assert_eq!(iso_duration_secs("7D"), None);
-        assert_eq!(iso_duration_secs("PT"), None);
-        assert_eq!(iso_duration_secs("P1X"), None);
     }
 }
