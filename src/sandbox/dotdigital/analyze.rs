@@ -12,7 +12,7 @@ use std::fmt::{self, Write};
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::settings::JsonLimits;
 use super::store::JsonType;
@@ -49,8 +49,11 @@ pub struct Analyzer<'l> {
     shapes: HashMap<u64, Props>,
     out: String,
     path: String,
+    /// Hash of `path`, built level by level so a path is never compared as text.
+    hash: u64,
     arena: String,
-    spans: Vec<(usize, usize, JsonType)>,
+    /// (path hash, path start and end in `arena`, type), each path once.
+    spans: Vec<(u64, usize, usize, JsonType)>,
     violation: Option<(FaultReason, String)>,
 }
 
@@ -61,6 +64,7 @@ impl<'l> Analyzer<'l> {
             shapes: HashMap::new(),
             out: String::new(),
             path: String::new(),
+            hash: 0,
             arena: String::new(),
             spans: Vec::new(),
             violation: None,
@@ -79,25 +83,24 @@ impl<'l> Analyzer<'l> {
     fn begin(&mut self) {
         self.out.clear();
         self.path.clear();
+        self.hash = 0;
         self.arena.clear();
         self.spans.clear();
         self.violation = None;
     }
 
     fn finish(&mut self) -> Analyzed {
-        let mut hasher = Xxh3::new();
-        for (start, end, t) in &self.spans {
-            hasher.update(&self.arena.as_bytes()[*start..*end]);
-            hasher.update(&[0xff, *t as u8]);
-        }
-        let shape = hasher.digest();
+        let shape = self
+            .spans
+            .iter()
+            .fold(0x5eed, |h, (p, _, _, t)| mix(mix(h, *p), *t as u64));
         let props = match self.shapes.get(&shape) {
             Some(props) => props.clone(),
             None => {
                 let list: Vec<(String, JsonType)> = self
                     .spans
                     .iter()
-                    .map(|(s, e, t)| (self.arena[*s..*e].to_string(), *t))
+                    .map(|(_, s, e, t)| (self.arena[*s..*e].to_string(), *t))
                     .collect();
                 let props: Props = list.into();
                 self.shapes.insert(shape, props.clone());
@@ -120,23 +123,32 @@ impl<'l> Analyzer<'l> {
 
     /// Notes the current path's type; one path with two types is `InconsistentTypes`.
     fn record(&mut self, t: JsonType) {
-        let path = self.path.as_str();
-        let found = self
+        let hash = self.hash;
+        match self
             .spans
             .iter()
-            .find(|(s, e, _)| &self.arena[*s..*e] == path)
-            .map(|(_, _, t)| *t);
-        match found {
+            .find(|span| span.0 == hash)
+            .map(|span| span.3)
+        {
             Some(existing) if existing != t => {
                 self.violate(FaultReason::InconsistentTypes, &self.path.clone())
             }
             Some(_) => {}
             None => {
                 let start = self.arena.len();
-                self.arena.push_str(path);
-                self.spans.push((start, self.arena.len(), t));
+                self.arena.push_str(&self.path);
+                self.spans.push((hash, start, self.arena.len(), t));
             }
         }
+    }
+
+    /// Extends the path (text and hash) by one level.
+    fn push_level(&mut self, segment: &str, separator: bool, segment_hash: u64) {
+        if separator && !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(segment);
+        self.hash = mix(self.hash, segment_hash);
     }
 
     fn write_str(&mut self, s: &str) {
@@ -306,8 +318,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         }
         self.an.record(JsonType::Array);
         self.an.out.push('[');
-        let len = self.an.path.len();
-        self.an.path.push_str("[]");
+        let (len, hash) = (self.an.path.len(), self.an.hash);
+        self.an.push_level("[]", false, ARRAY_LEVEL);
         let mut first = true;
         loop {
             if !first {
@@ -328,6 +340,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             first = false;
         }
         self.an.path.truncate(len);
+        self.an.hash = hash;
         self.an.out.push(']');
         Ok(())
     }
@@ -336,7 +349,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             self.an.record(JsonType::Object);
         }
         self.an.out.push('{');
-        let len = self.an.path.len();
+        let (len, hash) = (self.an.path.len(), self.an.hash);
         let mut folded: Vec<String> = Vec::new();
         let mut first = true;
         while map
@@ -353,6 +366,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 in_array: false,
             })?;
             self.an.path.truncate(len);
+            self.an.hash = hash;
         }
         self.an.out.push('}');
         Ok(())
@@ -382,13 +396,14 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
     }
     fn visit_str<E: de::Error>(self, name: &str) -> Result<(), E> {
         let an = self.an;
+        let scan = NameScan::of(name);
         if Analyzer::too_long(name, an.limits.key_length) {
             an.violate(FaultReason::JsonKeyTooLong, name);
         }
-        if name.is_empty() || name.chars().any(bad_key_char) {
+        if scan.bad {
             an.violate(FaultReason::JsonKeyInvalidCharacters, name);
         }
-        if name.contains(['-', '_']) {
+        if scan.dash_or_underscore {
             let f = fold(name);
             if self.folded.contains(&f) {
                 an.violate(FaultReason::JsonContainsDashUnderscoreClash, name);
@@ -398,14 +413,28 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
         if !self.first {
             an.out.push(',');
         }
-        an.write_str(name);
-        an.out.push(':');
-        if !an.path.is_empty() {
-            an.path.push('.');
+        if scan.plain {
+            an.out.push('"');
+            an.out.push_str(name);
+            an.out.push_str("\":");
+        } else {
+            an.write_str(name);
+            an.out.push(':');
         }
-        an.path.push_str(name);
+        an.push_level(name, true, xxh3_64(name.as_bytes()));
         Ok(())
     }
+}
+
+/// The hash step of an array level (`[]`).
+const ARRAY_LEVEL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Order-sensitive combination of two hashes (splitmix64 finaliser over a rotate-xor).
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a.rotate_left(23) ^ b.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Folds `-` to `_`, the comparison behind `JsonContainsDashUnderscoreClash`.
@@ -413,6 +442,39 @@ pub fn fold(path: &str) -> String {
     path.replace('-', "_")
 }
 
-fn bad_key_char(c: char) -> bool {
-    c.is_control() || matches!(c, '.' | '$' | '[' | ']' | '{' | '}')
+/// What one pass over a property name's bytes found (names are short and mostly ASCII).
+struct NameScan {
+    /// Empty, or a control character or one of `. $ [ ] { }`.
+    bad: bool,
+    dash_or_underscore: bool,
+    /// Writable as is, without escapes.
+    plain: bool,
+}
+
+impl NameScan {
+    fn of(name: &str) -> Self {
+        let mut scan = Self {
+            bad: name.is_empty(),
+            dash_or_underscore: false,
+            plain: true,
+        };
+        let mut non_ascii = false;
+        for &b in name.as_bytes() {
+            match b {
+                b'-' | b'_' => scan.dash_or_underscore = true,
+                b'.' | b'$' | b'[' | b']' | b'{' | b'}' | 0x7f => scan.bad = true,
+                b'"' | b'\\' => scan.plain = false,
+                0..=0x1f => {
+                    scan.bad = true;
+                    scan.plain = false;
+                }
+                0x80.. => non_ascii = true,
+                _ => {}
+            }
+        }
+        if non_ascii && name.chars().any(char::is_control) {
+            scan.bad = true;
+        }
+        scan
+    }
 }
