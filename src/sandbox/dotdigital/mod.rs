@@ -19,6 +19,8 @@
 //! Its wire types are its own: nothing here is shared with `crate::providers`.
 
 mod analyze;
+#[cfg(test)]
+mod bench;
 mod commit;
 mod contacts;
 mod errors;
