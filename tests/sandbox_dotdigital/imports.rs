@@ -82,7 +82,7 @@ async fn contact_scoped_import_runs_through_every_status_and_reports_unknown_con
 
 #[tokio::test]
 async fn statuses_advance_over_the_processing_time() {
-    let sb = start_with(Duration::from_millis(900), true, seeded()).await;
+    let sb = start_with(Duration::from_millis(1200), true, seeded()).await;
     let id = sb
         .accepted(
             "Orders",
@@ -90,9 +90,9 @@ async fn statuses_advance_over_the_processing_time() {
         )
         .await;
     assert_eq!(sb.status(&id).await["status"], "NotStarted");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(sb.status(&id).await["status"], "NotFinished");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(sb.status(&id).await["status"], "Finished");
     assert_eq!(sb.report(&id).await.1["totalImported"], 1);
 }

@@ -181,11 +181,23 @@ impl Dotdigital {
             }
             return;
         };
-        let strict = self.shared.strict();
-        let mut store = self.store();
-        let report = commit(&mut store, &collection, prepared, strict);
-        if let Some(import) = store.imports.get_mut(id) {
-            import.report = Some(report);
+        // The commit holds the store lock for a while on large imports: keep it off the
+        // async workers.
+        let emu = Arc::clone(self);
+        let task_id = id.to_string();
+        let committed = tokio::task::spawn_blocking(move || {
+            let strict = emu.shared.strict();
+            let mut store = emu.store();
+            let report = commit(&mut store, &collection, prepared, strict);
+            if let Some(import) = store.imports.get_mut(&task_id) {
+                import.report = Some(report);
+            }
+        })
+        .await;
+        if committed.is_err()
+            && let Some(import) = self.store().imports.get_mut(id)
+        {
+            import.fail = true;
         }
     }
 
