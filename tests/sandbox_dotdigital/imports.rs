@@ -322,11 +322,13 @@ async fn unknown_import_ids_are_404() {
 #[tokio::test]
 async fn snapshot_and_restore_keep_data_and_resume_in_flight_imports() {
     let sb = start_with(Duration::from_millis(60), true, seeded()).await;
-    sb.import_report(
-        "Orders",
-        &json!([{"key": "a", "contactIdentifier": "ann@example.org", "json": {"n": 1}}]),
-    )
-    .await;
+    let first = sb
+        .accepted(
+            "Orders",
+            &json!([{"key": "a", "contactIdentifier": "ann@example.org", "json": {"n": 1}}]),
+        )
+        .await;
+    assert_eq!(sb.finish(&first).await, "Finished");
     // An import caught before processing, as a crash would leave it.
     sb.emu_seed(json!({"polls_per_step": 1000}));
     let pending = sb
@@ -343,6 +345,15 @@ async fn snapshot_and_restore_keep_data_and_resume_in_flight_imports() {
     assert_eq!(copy.inspect("Orders").await, sb.inspect("Orders").await);
     assert_eq!(copy.finish(&pending).await, "Finished");
     assert_eq!(copy.inspect("Orders").await.as_array().unwrap().len(), 2);
+    // The copy draws ids from the same seed: they must not replace restored imports.
+    let fresh = copy
+        .accepted(
+            "Orders",
+            &json!([{"key": "c", "contactIdentifier": "42", "json": {"n": 3}}]),
+        )
+        .await;
+    assert_ne!(fresh, first);
+    assert_eq!(copy.report(&first).await.1["totalImported"], 1);
     let round: Value = bulkspec::sandbox::core::Emulator::snapshot(&*copy.emu);
     assert_eq!(
         round["collections"]["Orders"]["records"]["b"]["json"],

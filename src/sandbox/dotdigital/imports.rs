@@ -67,9 +67,9 @@ pub async fn create(
         }
         Err(_) => return Err(ApiError::body_mismatch()),
     };
-    let id = emu.new_guid();
-    let (manual, drop) = {
+    let (id, manual, drop) = {
         let mut store = emu.store();
+        let id = emu.new_guid(&store);
         let max = store.settings.max_active_imports;
         if store.active_imports() >= max {
             return Err(ApiError::too_many_imports(max));
@@ -93,7 +93,7 @@ pub async fn create(
         if drop {
             store.settings.drop_next_accepted -= 1;
         }
-        (manual, drop)
+        (id, manual, drop)
     };
     if !manual {
         spawn_driver(emu.clone(), id.clone());
