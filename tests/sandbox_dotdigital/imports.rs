@@ -82,7 +82,7 @@ async fn contact_scoped_import_runs_through_every_status_and_reports_unknown_con
 
 #[tokio::test]
 async fn statuses_advance_over_the_processing_time() {
-    let sb = start_with(Duration::from_millis(900), true, seeded()).await;
+    let sb = start_with(Duration::from_millis(1200), true, seeded()).await;
     let id = sb
         .accepted(
             "Orders",
@@ -90,9 +90,9 @@ async fn statuses_advance_over_the_processing_time() {
         )
         .await;
     assert_eq!(sb.status(&id).await["status"], "NotStarted");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(sb.status(&id).await["status"], "NotFinished");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(sb.status(&id).await["status"], "Finished");
     assert_eq!(sb.report(&id).await.1["totalImported"], 1);
 }
@@ -322,11 +322,13 @@ async fn unknown_import_ids_are_404() {
 #[tokio::test]
 async fn snapshot_and_restore_keep_data_and_resume_in_flight_imports() {
     let sb = start_with(Duration::from_millis(60), true, seeded()).await;
-    sb.import_report(
-        "Orders",
-        &json!([{"key": "a", "contactIdentifier": "ann@example.org", "json": {"n": 1}}]),
-    )
-    .await;
+    let first = sb
+        .accepted(
+            "Orders",
+            &json!([{"key": "a", "contactIdentifier": "ann@example.org", "json": {"n": 1}}]),
+        )
+        .await;
+    assert_eq!(sb.finish(&first).await, "Finished");
     // An import caught before processing, as a crash would leave it.
     sb.emu_seed(json!({"polls_per_step": 1000}));
     let pending = sb
@@ -343,6 +345,15 @@ async fn snapshot_and_restore_keep_data_and_resume_in_flight_imports() {
     assert_eq!(copy.inspect("Orders").await, sb.inspect("Orders").await);
     assert_eq!(copy.finish(&pending).await, "Finished");
     assert_eq!(copy.inspect("Orders").await.as_array().unwrap().len(), 2);
+    // The copy draws ids from the same seed: they must not replace restored imports.
+    let fresh = copy
+        .accepted(
+            "Orders",
+            &json!([{"key": "c", "contactIdentifier": "42", "json": {"n": 3}}]),
+        )
+        .await;
+    assert_ne!(fresh, first);
+    assert_eq!(copy.report(&first).await.1["totalImported"], 1);
     let round: Value = bulkspec::sandbox::core::Emulator::snapshot(&*copy.emu);
     assert_eq!(
         round["collections"]["Orders"]["records"]["b"]["json"],

@@ -7,16 +7,20 @@
 //! text instead of `serde_json::Value` trees keeps the store small. The per-record rules that
 //! do not look inside `json` are in `rules.rs`.
 
+mod visit;
+
 use std::collections::HashMap;
 use std::fmt::{self, Write};
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use xxhash_rust::xxh3::Xxh3;
 
 use super::settings::JsonLimits;
 use super::store::JsonType;
 use super::wire::FaultReason;
+use visit::{ValueSeed, mix};
+
+pub use visit::fold;
 
 /// A property path list shared by every record of the same shape.
 pub type Props = Arc<[(String, JsonType)]>;
@@ -49,8 +53,11 @@ pub struct Analyzer<'l> {
     shapes: HashMap<u64, Props>,
     out: String,
     path: String,
+    /// Hash of `path`, built level by level so a path is never compared as text.
+    hash: u64,
     arena: String,
-    spans: Vec<(usize, usize, JsonType)>,
+    /// (path hash, path start and end in `arena`, type), each path once.
+    spans: Vec<(u64, usize, usize, JsonType)>,
     violation: Option<(FaultReason, String)>,
 }
 
@@ -61,6 +68,7 @@ impl<'l> Analyzer<'l> {
             shapes: HashMap::new(),
             out: String::new(),
             path: String::new(),
+            hash: 0,
             arena: String::new(),
             spans: Vec::new(),
             violation: None,
@@ -79,25 +87,24 @@ impl<'l> Analyzer<'l> {
     fn begin(&mut self) {
         self.out.clear();
         self.path.clear();
+        self.hash = 0;
         self.arena.clear();
         self.spans.clear();
         self.violation = None;
     }
 
     fn finish(&mut self) -> Analyzed {
-        let mut hasher = Xxh3::new();
-        for (start, end, t) in &self.spans {
-            hasher.update(&self.arena.as_bytes()[*start..*end]);
-            hasher.update(&[0xff, *t as u8]);
-        }
-        let shape = hasher.digest();
+        let shape = self
+            .spans
+            .iter()
+            .fold(0x5eed, |h, (p, _, _, t)| mix(mix(h, *p), *t as u64));
         let props = match self.shapes.get(&shape) {
             Some(props) => props.clone(),
             None => {
                 let list: Vec<(String, JsonType)> = self
                     .spans
                     .iter()
-                    .map(|(s, e, t)| (self.arena[*s..*e].to_string(), *t))
+                    .map(|(_, s, e, t)| (self.arena[*s..*e].to_string(), *t))
                     .collect();
                 let props: Props = list.into();
                 self.shapes.insert(shape, props.clone());
@@ -120,23 +127,32 @@ impl<'l> Analyzer<'l> {
 
     /// Notes the current path's type; one path with two types is `InconsistentTypes`.
     fn record(&mut self, t: JsonType) {
-        let path = self.path.as_str();
-        let found = self
+        let hash = self.hash;
+        match self
             .spans
             .iter()
-            .find(|(s, e, _)| &self.arena[*s..*e] == path)
-            .map(|(_, _, t)| *t);
-        match found {
+            .find(|span| span.0 == hash)
+            .map(|span| span.3)
+        {
             Some(existing) if existing != t => {
                 self.violate(FaultReason::InconsistentTypes, &self.path.clone())
             }
             Some(_) => {}
             None => {
                 let start = self.arena.len();
-                self.arena.push_str(path);
-                self.spans.push((start, self.arena.len(), t));
+                self.arena.push_str(&self.path);
+                self.spans.push((hash, start, self.arena.len(), t));
             }
         }
+    }
+
+    /// Extends the path (text and hash) by one level.
+    fn push_level(&mut self, segment: &str, separator: bool, segment_hash: u64) {
+        if separator && !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(segment);
+        self.hash = mix(self.hash, segment_hash);
     }
 
     fn write_str(&mut self, s: &str) {
@@ -242,177 +258,4 @@ impl<'de> Visitor<'de> for JsonSeed<'_, '_> {
     fn visit_unit<E: de::Error>(self) -> Result<JsonIn, E> {
         Ok(JsonIn::Other)
     }
-}
-
-/// Visits one value inside an object, at `Analyzer::path`.
-struct ValueSeed<'a, 'l> {
-    an: &'a mut Analyzer<'l>,
-    in_array: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        if Analyzer::too_long(v, self.an.limits.string_length) {
-            self.an
-                .violate(FaultReason::JsonValueTooLong, &self.an.path.clone());
-        }
-        self.an.write_str(v);
-        self.an.record(JsonType::String);
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.an.out.push_str(if v { "true" } else { "false" });
-        self.an.record(JsonType::Boolean);
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.an.out.push_str("null");
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.an.write_int(false, v);
-        self.an.number(v as f64);
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.an.write_int(v < 0, v.unsigned_abs());
-        self.an.number(v as f64);
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        // Debug keeps a fraction or exponent (`20.0`, `1e16`): valid JSON, and a float stays
-        // a float.
-        let _ = write!(self.an.out, "{v:?}");
-        self.an.number(v);
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.in_array {
-            self.an
-                .violate(FaultReason::JsonContainsNestedArray, &self.an.path.clone());
-        }
-        self.an.record(JsonType::Array);
-        self.an.out.push('[');
-        let len = self.an.path.len();
-        self.an.path.push_str("[]");
-        let mut first = true;
-        loop {
-            if !first {
-                self.an.out.push(',');
-            }
-            if seq
-                .next_element_seed(ValueSeed {
-                    an: &mut *self.an,
-                    in_array: true,
-                })?
-                .is_none()
-            {
-                if !first {
-                    self.an.out.pop();
-                }
-                break;
-            }
-            first = false;
-        }
-        self.an.path.truncate(len);
-        self.an.out.push(']');
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if !self.an.path.is_empty() {
-            self.an.record(JsonType::Object);
-        }
-        self.an.out.push('{');
-        let len = self.an.path.len();
-        let mut folded: Vec<String> = Vec::new();
-        let mut first = true;
-        while map
-            .next_key_seed(KeySeed {
-                an: &mut *self.an,
-                first,
-                folded: &mut folded,
-            })?
-            .is_some()
-        {
-            first = false;
-            map.next_value_seed(ValueSeed {
-                an: &mut *self.an,
-                in_array: false,
-            })?;
-            self.an.path.truncate(len);
-        }
-        self.an.out.push('}');
-        Ok(())
-    }
-}
-
-/// Checks and writes one property name, and extends the path with it.
-struct KeySeed<'a, 'l> {
-    an: &'a mut Analyzer<'l>,
-    first: bool,
-    folded: &'a mut Vec<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a property name")
-    }
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<(), E> {
-        let an = self.an;
-        if Analyzer::too_long(name, an.limits.key_length) {
-            an.violate(FaultReason::JsonKeyTooLong, name);
-        }
-        if name.is_empty() || name.chars().any(bad_key_char) {
-            an.violate(FaultReason::JsonKeyInvalidCharacters, name);
-        }
-        if name.contains(['-', '_']) {
-            let f = fold(name);
-            if self.folded.contains(&f) {
-                an.violate(FaultReason::JsonContainsDashUnderscoreClash, name);
-            }
-            self.folded.push(f);
-        }
-        if !self.first {
-            an.out.push(',');
-        }
-        an.write_str(name);
-        an.out.push(':');
-        if !an.path.is_empty() {
-            an.path.push('.');
-        }
-        an.path.push_str(name);
-        Ok(())
-    }
-}
-
-/// Folds `-` to `_`, the comparison behind `JsonContainsDashUnderscoreClash`.
-pub fn fold(path: &str) -> String {
-    path.replace('-', "_")
-}
-
-fn bad_key_char(c: char) -> bool {
-    c.is_control() || matches!(c, '.' | '$' | '[' | ']' | '{' | '}')
 }

@@ -31,14 +31,20 @@ pub fn commit(
                 Err(f) => f,
             })
             .collect();
-    } else {
+    } else if let Some(mut coll) = store.collections.remove(collection) {
+        // Taken out of the map while the records are applied, so each record costs no lookup.
+        coll.records.reserve(prepared.len());
         let mut introduced = HashSet::new();
         for record in prepared {
-            let outcome = record.and_then(|p| apply(store, collection, p, strict, &mut introduced));
+            let outcome = record.and_then(|p| apply(store, &mut coll, p, strict, &mut introduced));
             if let Err(f) = outcome {
                 faults.push(f);
             }
         }
+        store.collections.insert(collection.to_string(), coll);
+    } else {
+        // A request whose every record failed the stateless rules creates no collection.
+        faults = prepared.into_iter().filter_map(Result::err).collect();
     }
     report(total, faults)
 }
@@ -86,16 +92,13 @@ fn ensure_collection(
 
 fn apply(
     store: &mut Store,
-    collection: &str,
+    coll: &mut Collection,
     p: Prepared,
     strict: bool,
     introduced: &mut HashSet<String>,
 ) -> Result<(), Fault> {
     let reject = |p: &Prepared, reason| Err(fault(Some(p.key.clone()), reason, None));
-    let Some(scope) = store.collections.get(collection).map(|c| c.scope) else {
-        return reject(&p, FaultReason::MissingCollection);
-    };
-    let owner = match (&p.ident, scope) {
+    let owner = match (&p.ident, coll.scope) {
         (Ident::Account, Scope::Account) => Owner::Account,
         (Ident::Account, Scope::Contact) | (_, Scope::Account) => {
             return reject(&p, FaultReason::InvalidContactIdentifier);
@@ -104,18 +107,15 @@ fn apply(
             true => Owner::Contact(*id),
             false => return reject(&p, FaultReason::ContactIdDoesNotExist),
         },
-        (Ident::Email(email), Scope::Contact) => match store.contact_by_email(email) {
+        (Ident::Email, Scope::Contact) => match store.contact_by_email(&p.identifier) {
             Some(id) => Owner::Contact(id),
-            None if !strict && is_email(email) => {
-                Owner::Contact(store.upsert_contact(email, None).0)
+            None if !strict && is_email(&p.identifier) => {
+                Owner::Contact(store.upsert_contact(&p.identifier, None).0)
             }
             None => return reject(&p, FaultReason::ContactEmailDoesNotExist),
         },
     };
     let limit = store.settings.limits.distinct_properties;
-    let Some(coll) = store.collections.get_mut(collection) else {
-        return reject(&p, FaultReason::MissingCollection);
-    };
     if let Some(existing) = coll.records.get(&p.key)
         && existing.owner != owner
     {

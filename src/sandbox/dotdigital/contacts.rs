@@ -146,9 +146,9 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Upload, ApiError> {
 async fn start(emu: Arc<Dotdigital>, book: Option<u64>, merge: Merge, req: Request) -> Handler {
     let (name, bytes) = file_bytes(req).await?;
     let upload = parse_csv(&name, &bytes)?;
-    let id = emu.new_guid();
-    {
+    let id = {
         let mut store = emu.store();
+        let id = emu.new_guid(&store);
         if let Some(book) = book
             && !store.address_books.contains_key(&book)
         {
@@ -169,7 +169,8 @@ async fn start(emu: Arc<Dotdigital>, book: Option<u64>, merge: Merge, req: Reque
             faults_csv: String::new(),
         };
         store.contact_imports.insert(id.clone(), pending);
-    }
+        id
+    };
     let task_emu = emu.clone();
     let task_id = id.clone();
     tokio::spawn(async move {

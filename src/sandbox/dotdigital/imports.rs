@@ -67,9 +67,9 @@ pub async fn create(
         }
         Err(_) => return Err(ApiError::body_mismatch()),
     };
-    let id = emu.new_guid();
-    let (manual, drop) = {
+    let (id, manual, drop) = {
         let mut store = emu.store();
+        let id = emu.new_guid(&store);
         let max = store.settings.max_active_imports;
         if store.active_imports() >= max {
             return Err(ApiError::too_many_imports(max));
@@ -93,7 +93,7 @@ pub async fn create(
         if drop {
             store.settings.drop_next_accepted -= 1;
         }
-        (manual, drop)
+        (id, manual, drop)
     };
     if !manual {
         spawn_driver(emu.clone(), id.clone());
@@ -181,11 +181,23 @@ impl Dotdigital {
             }
             return;
         };
-        let strict = self.shared.strict();
-        let mut store = self.store();
-        let report = commit(&mut store, &collection, prepared, strict);
-        if let Some(import) = store.imports.get_mut(id) {
-            import.report = Some(report);
+        // The commit holds the store lock for a while on large imports: keep it off the
+        // async workers.
+        let emu = Arc::clone(self);
+        let task_id = id.to_string();
+        let committed = tokio::task::spawn_blocking(move || {
+            let strict = emu.shared.strict();
+            let mut store = emu.store();
+            let report = commit(&mut store, &collection, prepared, strict);
+            if let Some(import) = store.imports.get_mut(&task_id) {
+                import.report = Some(report);
+            }
+        })
+        .await;
+        if committed.is_err()
+            && let Some(import) = self.store().imports.get_mut(id)
+        {
+            import.fail = true;
         }
     }
 

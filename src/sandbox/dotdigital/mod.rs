@@ -19,6 +19,8 @@
 //! Its wire types are its own: nothing here is shared with `crate::providers`.
 
 mod analyze;
+#[cfg(test)]
+mod bench;
 mod commit;
 mod contacts;
 mod errors;
@@ -73,20 +75,27 @@ impl Dotdigital {
         }
     }
 
-    /// A new lower-case GUID from the sandbox's seeded random source (deterministic runs).
-    fn new_guid(&self) -> String {
-        let mut b: [u8; 16] = self.shared.with_rng(|rng| rng.random());
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+    /// A new lower-case GUID from the sandbox's seeded random source (deterministic runs),
+    /// never one the store already uses: a restored snapshot holds ids drawn from the same
+    /// seed.
+    fn new_guid(&self, store: &Store) -> String {
+        loop {
+            let mut b: [u8; 16] = self.shared.with_rng(|rng| rng.random());
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let id = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..32]
+            );
+            if !store.imports.contains_key(&id) && !store.contact_imports.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     fn error(message: impl Into<String>) -> EmulatorError {

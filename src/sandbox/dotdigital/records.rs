@@ -137,7 +137,7 @@ pub async fn delete_one(
 fn contact_owner(store: &Store, selector: &str) -> Result<Owner, ApiError> {
     let id = match parse_ident(selector) {
         Some(Ident::Id(id)) if store.contacts.contains_key(&id) => Some(id),
-        Some(Ident::Email(email)) => store.contact_by_email(&email),
+        Some(Ident::Email) => store.contact_by_email(selector),
         _ => None,
     };
     id.map(Owner::Contact)
@@ -155,9 +155,8 @@ pub async fn contact_list(
         .collections
         .get(&collection)
         .ok_or_else(ApiError::collection_missing)?;
-    let records: Vec<RecordOut> = coll
-        .records
-        .iter()
+    let records: Vec<RecordOut> = Store::sorted(&coll.records)
+        .into_iter()
         .filter(|(_, r)| r.owner == owner)
         .take(100)
         .map(|(k, r)| out(k, r))
@@ -216,9 +215,8 @@ pub async fn account_list(
         .collections
         .get(&collection)
         .ok_or_else(ApiError::collection_missing)?;
-    let records: Vec<RecordOut> = coll
-        .records
-        .iter()
+    let records: Vec<RecordOut> = Store::sorted(&coll.records)
+        .into_iter()
         .filter(|(_, r)| r.owner == Owner::Account)
         .skip(skip)
         .take(select)

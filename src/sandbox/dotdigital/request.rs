@@ -22,13 +22,116 @@ pub struct RecordIn {
     pub json: JsonIn,
 }
 
-/// Parses a bulk body: a JSON array of records.
+/// Bodies from this size on are parsed on several threads.
+const PARALLEL_FROM: usize = 4 * 1024 * 1024;
+
+/// Parses a bulk body: a JSON array of records. Large bodies are cut at top-level commas and
+/// the parts parsed in parallel; any trouble falls back to one sequential parse, whose error
+/// is the one reported.
 pub fn parse_records(body: &[u8], limits: &JsonLimits) -> Result<Vec<RecordIn>, serde_json::Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if body.len() >= PARALLEL_FROM
+        && threads > 1
+        && let Some(parts) = split_array(body, threads)
+        && let Some(records) = parse_parts(&parts, limits)
+    {
+        return Ok(records);
+    }
+    parse_sequential(body, limits)
+}
+
+fn parse_sequential(body: &[u8], limits: &JsonLimits) -> Result<Vec<RecordIn>, serde_json::Error> {
     let mut analyzer = Analyzer::new(limits);
     let mut de = serde_json::Deserializer::from_slice(body);
     let records = RecordsSeed(&mut analyzer).deserialize(&mut de)?;
     de.end()?;
     Ok(records)
+}
+
+fn parse_parts(parts: &[Vec<u8>], limits: &JsonLimits) -> Option<Vec<RecordIn>> {
+    let results: Vec<Option<Vec<RecordIn>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(move || parse_sequential(part, limits).ok()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut all = Vec::with_capacity(results.iter().flatten().map(Vec::len).sum());
+    for part in results {
+        all.extend(part?);
+    }
+    Some(all)
+}
+
+/// Cuts a top-level JSON array into about `parts` arrays at commas between its elements.
+/// `None` when the body is not a UTF-8 array or cannot be cut (it is then parsed as one piece,
+/// which also yields the exact error of a malformed body). Only the part before the last cut
+/// is scanned, and string contents are skipped with a fast search for `"`.
+fn split_array(body: &[u8], parts: usize) -> Option<Vec<Vec<u8>>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
+    let close = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    if body[open] != b'[' || body[close] != b']' || close <= open {
+        return None;
+    }
+    let mut cuts = vec![open];
+    let mut depth = 0usize;
+    let mut target = body.len() / parts;
+    let mut i = open;
+    while i < close && cuts.len() < parts {
+        match body[i] {
+            b'"' => i = string_end(text, i + 1)?,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b',' if depth == 1 && i >= target => {
+                cuts.push(i);
+                target = cuts.len() * body.len() / parts;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if cuts.len() < 2 {
+        return None;
+    }
+    cuts.push(close);
+    let pieces = cuts
+        .windows(2)
+        .map(|w| {
+            let mut piece = Vec::with_capacity(w[1] - w[0] + 2);
+            piece.push(b'[');
+            piece.extend_from_slice(&body[w[0] + 1..w[1]]);
+            piece.push(b']');
+            piece
+        })
+        .collect();
+    Some(pieces)
+}
+
+/// The index of the quote that ends the string whose contents start at `from`.
+fn string_end(text: &str, mut from: usize) -> Option<usize> {
+    loop {
+        let quote = from + text.get(from..)?.find('"')?;
+        let backslashes = text.as_bytes()[from..quote]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return Some(quote);
+        }
+        from = quote + 1;
+    }
 }
 
 /// Parses a single-record body (one JSON object).
@@ -245,6 +348,25 @@ mod tests {
         assert_eq!(err.classify(), serde_json::error::Category::Data);
         let err = parse_records(br#"[{"key":"a"}"#, &limits).unwrap_err();
         assert_eq!(err.classify(), serde_json::error::Category::Eof);
+    }
+
+    #[test]
+    fn large_bodies_split_at_top_level_commas_only() {
+        let body = br#" [{"key":"a","json":{"s":"x,\\\"y]","l":[1,2]}},{"key":"b"},{"key":"c"} ,{"key":"d"}] "#;
+        let parts = split_array(body, 3).unwrap();
+        let parsed: Vec<Vec<Value>> = parts
+            .iter()
+            .map(|p| serde_json::from_slice(p).unwrap())
+            .collect();
+        let keys: Vec<Vec<&str>> = parsed
+            .iter()
+            .map(|p| p.iter().map(|r| r["key"].as_str().unwrap()).collect())
+            .collect();
+        assert_eq!(keys.concat(), ["a", "b", "c", "d"]);
+        assert!(keys.len() > 1);
+        assert!(split_array(br#"{"key":"a"}"#, 2).is_none());
+        assert!(split_array(br#"[{"key":"a"}"#, 2).is_none());
+        assert!(split_array(br#"[{"key":"a"}],[{"key":"b"},{"key":"c"}]"#, 2).is_none());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::Dotdigital;
 use super::settings::{DEFAULT_MAX_REQUEST_BYTES, RateMode};
+use super::store::Store;
 use super::wire::{AccountOut, AccountProperty};
 use super::{contacts, guard, imports, records};
 use crate::sandbox::core::Shared;
@@ -141,9 +142,8 @@ async fn inspect_collection(
         let body = json!({"message": format!("no collection named {name:?}")});
         return (StatusCode::NOT_FOUND, Json(body)).into_response();
     };
-    let list: Vec<Value> = coll
-        .records
-        .iter()
+    let list: Vec<Value> = Store::sorted(&coll.records)
+        .into_iter()
         .map(|(k, r)| {
             let json: Value = serde_json::from_str(&r.json).unwrap_or(Value::Null);
             json!({"key": k, "contactIdentifier": r.identifier, "json": json})

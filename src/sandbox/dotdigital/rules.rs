@@ -16,7 +16,8 @@ use super::wire::{Fault, FaultReason};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ident {
     Account,
-    Email(String),
+    /// An email address (the record's `identifier`; compared without regard to case).
+    Email,
     Id(u64),
 }
 
@@ -76,7 +77,7 @@ pub fn parse_ident(s: &str) -> Option<Ident> {
     } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         s.parse::<u64>().ok().filter(|id| *id > 0).map(Ident::Id)
     } else if is_email(s) {
-        Some(Ident::Email(s.to_ascii_lowercase()))
+        Some(Ident::Email)
     } else {
         None
     }
@@ -84,28 +85,29 @@ pub fn parse_ident(s: &str) -> Option<Ident> {
 
 /// Applies the stateless rules to every record, in order; later duplicates of a key are faults.
 pub fn prepare(records: Vec<RecordIn>, limits: &JsonLimits) -> Vec<Result<Prepared, Fault>> {
-    let mut seen: HashSet<String> = HashSet::with_capacity(records.len());
+    let duplicate = duplicates(&records, limits);
     let mut analyzer = Analyzer::new(limits);
     records
         .into_iter()
-        .map(|record| {
-            let result = prepare_one(record, limits, &seen, &mut analyzer);
-            match &result {
-                Ok(p) => {
-                    seen.insert(p.key.clone());
-                }
-                Err(Fault {
-                    key: Some(k),
-                    reason,
-                    ..
-                }) if *reason != FaultReason::DuplicateKey
-                    && *reason != FaultReason::InvalidClientKey =>
-                {
-                    seen.insert(k.clone());
-                }
-                Err(_) => {}
-            }
-            result
+        .zip(duplicate)
+        .map(|(record, dup)| prepare_one(record, limits, dup, &mut analyzer))
+        .collect()
+}
+
+fn valid_key(key: &str, limits: &JsonLimits) -> bool {
+    !key.is_empty()
+        && (key.len() <= limits.record_key_length
+            || key.chars().count() <= limits.record_key_length)
+}
+
+/// Marks every record whose (valid) key an earlier record of the request already used.
+fn duplicates(records: &[RecordIn], limits: &JsonLimits) -> Vec<bool> {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
+    records
+        .iter()
+        .map(|r| match r.key.as_deref() {
+            Some(key) if valid_key(key, limits) => !seen.insert(key),
+            _ => false,
         })
         .collect()
 }
@@ -113,14 +115,14 @@ pub fn prepare(records: Vec<RecordIn>, limits: &JsonLimits) -> Vec<Result<Prepar
 fn prepare_one(
     record: RecordIn,
     limits: &JsonLimits,
-    seen: &HashSet<String>,
+    duplicate: bool,
     analyzer: &mut Analyzer<'_>,
 ) -> Result<Prepared, Fault> {
     let key = record.key.unwrap_or_default();
-    if key.is_empty() || key.chars().count() > limits.record_key_length {
+    if !valid_key(&key, limits) {
         return Err(fault(Some(key), FaultReason::InvalidClientKey, None));
     }
-    if seen.contains(&key) {
+    if duplicate {
         return Err(fault(Some(key), FaultReason::DuplicateKey, None));
     }
     let identifier = record.contact_identifier.unwrap_or_default();
@@ -235,10 +237,7 @@ mod tests {
         assert_eq!(parse_ident("ACCOUNT"), Some(Ident::Account));
         assert_eq!(parse_ident("42"), Some(Ident::Id(42)));
         assert_eq!(parse_ident("0"), None);
-        assert_eq!(
-            parse_ident("Ann@Example.org"),
-            Some(Ident::Email("ann@example.org".into()))
-        );
+        assert_eq!(parse_ident("Ann@Example.org"), Some(Ident::Email));
         assert_eq!(parse_ident("ann@localhost"), None);
     }
 

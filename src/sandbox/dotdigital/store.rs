@@ -73,7 +73,8 @@ pub struct Collection {
     pub id: u32,
     pub name: String,
     pub scope: Scope,
-    pub records: BTreeMap<String, StoredRecord>,
+    /// Key -> record. Unordered for fast imports; reads sort by key.
+    pub records: HashMap<String, StoredRecord>,
     /// Property path (`products[].price`) -> the type it was first stored with.
     pub schema: HashMap<String, JsonType>,
     /// Path with `-` folded to `_` -> the path as first stored (dash/underscore clashes).
@@ -169,7 +170,7 @@ impl Store {
                 id,
                 name: name.to_string(),
                 scope,
-                records: BTreeMap::new(),
+                records: HashMap::new(),
                 schema: HashMap::new(),
                 folded: HashMap::new(),
                 valid_shapes: HashSet::new(),
@@ -183,6 +184,13 @@ impl Store {
             .values()
             .filter(|i| !i.status.is_terminal())
             .count()
+    }
+
+    /// A collection's records sorted by key (what every read returns).
+    pub fn sorted(records: &HashMap<String, StoredRecord>) -> Vec<(&String, &StoredRecord)> {
+        let mut list: Vec<_> = records.iter().collect();
+        list.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        list
     }
 
     /// The identifier a read returns for a record: the contact id, or `-1` for the account.
