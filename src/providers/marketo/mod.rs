@@ -8,6 +8,7 @@
 
 mod client;
 mod config;
+mod errors;
 mod files;
 mod steps;
 mod wire;
