@@ -41,7 +41,11 @@ pub fn classify(what: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]
             };
         }
         429 => {
-            let wait = rate_limit_reset(headers).or_else(|| retry_after(headers)).unwrap_or(TIER_WINDOW);
+            // Both headers may be present; waiting for the later of the two satisfies both.
+            let wait = match (rate_limit_reset(headers), retry_after(headers)) {
+                (Some(a), Some(b)) => a.max(b),
+                (a, b) => a.or(b).unwrap_or(TIER_WINDOW),
+            };
             return ProviderError::Retryable { message: text, retry_after: Some(wait) };
         }
         _ => {}
@@ -195,6 +199,10 @@ mod tests {
         assert!(matches!(e, ProviderError::Retryable { retry_after: Some(d), .. } if d == Duration::from_secs(7)));
         let e = classify("x", StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), b"");
         assert!(matches!(e, ProviderError::Retryable { retry_after: Some(TIER_WINDOW), .. }));
+        let mut both = only_retry_after.clone();
+        both.insert("x-ratelimit-reset", HeaderValue::from_static("3"));
+        let e = classify("x", StatusCode::TOO_MANY_REQUESTS, &both, b"");
+        assert!(matches!(e, ProviderError::Retryable { retry_after: Some(d), .. } if d == Duration::from_secs(7)));
     }
 
     #[test]
