@@ -6,6 +6,7 @@
 //! polling policy: the executor in `crate::apply` owns those. Nothing here may use
 //! `crate::sandbox`: the client and the emulator are written independently.
 
+pub mod mypreferences;
 pub mod secret;
 
 use std::time::{Duration, SystemTime};
