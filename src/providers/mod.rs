@@ -9,6 +9,7 @@
 pub mod dotdigital;
 pub mod eloqua;
 pub mod marketo;
+pub mod mypreferences;
 pub mod secret;
 
 use std::time::{Duration, SystemTime};
