@@ -77,10 +77,22 @@ fn main() {
     }
     println!("bulkspec_plan_s={best:.3}");
     if Path::new("/usr/bin/time").exists() {
-        let o = Command::new("/usr/bin/time").arg("-v").arg(&bin).current_dir(dir.path()).args(["-q", "--format", "json", "plan"]).output().unwrap();
+        let o = Command::new("/usr/bin/time")
+            .arg("-v")
+            .arg(&bin)
+            .current_dir(dir.path())
+            .args(["-q", "--format", "json", "plan"])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        if let Some(line) = err.lines().find(|l| l.contains("Maximum resident set size")) {
-            println!("bulkspec_plan_peak_rss_kb={}", line.rsplit(':').next().unwrap_or("").trim());
+        if let Some(line) = err
+            .lines()
+            .find(|l| l.contains("Maximum resident set size"))
+        {
+            println!(
+                "bulkspec_plan_peak_rss_kb={}",
+                line.rsplit(':').next().unwrap_or("").trim()
+            );
         }
     }
     if let Some(floor) = args.get(2) {

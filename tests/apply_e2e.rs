@@ -47,13 +47,12 @@ struct Sandbox {
 impl Sandbox {
     fn start(extra: &[&str]) -> Sandbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
-            .args([
-                "sandbox",
-                "--listen",
-                "127.0.0.1:0",
-                "--processing-time",
-                "50ms",
-            ])
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
+            .args(if extra.contains(&"--processing-time") {
+                &[][..]
+            } else {
+                &["--processing-time", "50ms"][..]
+            })
             .args(extra)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())

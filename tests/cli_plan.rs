@@ -164,7 +164,7 @@ fn plan_against_recorded_state() {
         &spec,
         std::fs::read_to_string(&spec)
             .unwrap()
-            .replace("interval: 1s", "interval: 2s"),
+            .replace("interval: 500ms", "interval: 2s"),
     )
     .unwrap();
     let o = bulkspec(

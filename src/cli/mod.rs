@@ -1,6 +1,7 @@
 //! The command line: parse arguments, call the stage, hand the result to `output`. Each
 //! command is one file; none of them prints directly.
 
+mod apply;
 pub mod args;
 mod completions;
 pub mod exit;
@@ -11,6 +12,7 @@ mod sandbox;
 mod schema;
 mod state;
 mod state_open;
+mod status;
 mod validate;
 
 use std::path::PathBuf;
@@ -94,11 +96,8 @@ where
         Command::State(c) => state::run(&cx, &c),
         Command::Sandbox(a) => sandbox::run(&cx, &a),
         Command::Report(a) => report::run(&cx, &a),
-        Command::Apply(_) | Command::Status(_) => {
-            cx.out
-                .error("error: this command is not available in this build yet\n");
-            Exit::Error
-        }
+        Command::Apply(a) => apply::run(&cx, &a),
+        Command::Status(a) => status::run(&cx, &a),
     }
 }
 

@@ -11,12 +11,11 @@ use crate::spec::workspace::{self, Workspace};
 
 pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
     let (ws, diags) = workspace::load(&cx.load_options(&args.paths.paths));
-    if diags.has_errors() || !diags.is_empty() {
-        cx.out.diagnostics(&diags, ws.file_count(&diags));
-    }
     if diags.has_errors() {
+        cx.out.diagnostics(&diags, ws.file_count(&diags));
         return Exit::Error;
     }
+    cx.out.warnings(&diags);
     let mut store = match state_open::open(&ws) {
         Ok(s) => s,
         Err(e) => {

@@ -14,6 +14,7 @@ pub fn run(cx: &Context, paths: &[PathBuf]) -> Exit {
         cx.out.diagnostics(&diags, ws.file_count(&diags));
         return Exit::Error;
     }
+    cx.out.warnings(&diags);
     match cx.out.format {
         Format::Json => {
             let docs: Vec<_> = ws

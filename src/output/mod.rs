@@ -145,6 +145,21 @@ impl Output {
         }
     }
 
+    /// Prints diagnostics that do not stop a command (warnings) for people, on stderr, so
+    /// they never mix with a JSON or Markdown result on stdout.
+    pub fn warnings(&self, diags: &crate::spec::Diagnostics) {
+        if !diags.is_empty() && !self.quiet {
+            let mut text = String::new();
+            for d in diags.iter() {
+                text.push_str(&diagnostics::human(d, self.color));
+            }
+            self.error(&text);
+        }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            self.error(&diagnostics::github(diags));
+        }
+    }
+
     /// Prints the diagnostics of a run in the chosen format; under GitHub Actions also as
     /// workflow commands, so they show as annotations on the pull request.
     pub fn diagnostics(&self, diags: &crate::spec::Diagnostics, files: usize) {

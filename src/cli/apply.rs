@@ -1,0 +1,235 @@
+//! `bulkspec apply [PATH...] [--plan FILE] [--auto-approve] [--allow-destructive]`.
+
+use super::args::ApplyArgs;
+use super::{Context, Exit, state_open};
+use crate::apply::connect::Connections;
+use crate::apply::{ApplyError, Events, lock};
+use crate::output::progress::SourceProgress;
+use crate::plan::saved::{SavedPlan, staleness};
+use crate::plan::{Plan, PlanOptions, plan_workspace};
+use crate::spec::workspace::{self, LoadedSpec, Workspace};
+use crate::state::{StateError, StateStore};
+
+pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
+    let (ws, diags) = workspace::load(&cx.load_options(&args.paths.paths));
+    if diags.has_errors() {
+        cx.out.diagnostics(&diags, ws.file_count(&diags));
+        return Exit::Error;
+    }
+    cx.out.warnings(&diags);
+    let mut store = match state_open::open(&ws).and_then(|s| match s {
+        Some(s) => Ok(s),
+        None => create_state(&ws),
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            cx.out.error(&format!("error: {e}\n"));
+            return Exit::Error;
+        }
+    };
+    let saved = match &args.plan {
+        Some(file) => match SavedPlan::read(&cx.dir.join(file)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                cx.out.error(&format!("error: {e}\n"));
+                return Exit::Error;
+            }
+        },
+        None => None,
+    };
+    let plan = match &saved {
+        Some(saved) => {
+            let stale = staleness(saved, &ws, Some(&mut store));
+            if !stale.is_empty() {
+                cx.out.error(&format!(
+                    "error: the saved plan {} is stale:\n{}\n  help: make a new plan with `bulkspec plan --out FILE` and review it\n",
+                    args.plan.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    stale.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
+                ));
+                return Exit::Stale;
+            }
+            saved.plan.clone()
+        }
+        None => match make_plan(cx, &ws, &mut store, args) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        },
+    };
+    cx.out.plan(&plan);
+    if plan.summary.guard_violations > 0 {
+        cx.out
+            .error("error: a guard stopped the plan (see above)\n");
+        return Exit::Error;
+    }
+    let jobs: Vec<&LoadedSpec> = workspace::order(&ws.specs)
+        .into_iter()
+        .filter(|s| {
+            plan.jobs.iter().any(|j| {
+                j.job == s.spec.job && (j.records.has_changes() || !j.config_changes.is_empty())
+            })
+        })
+        .collect();
+    if jobs.is_empty() {
+        cx.out.info("Nothing to apply.");
+        return Exit::Ok;
+    }
+    if let Some(job) = plan
+        .jobs
+        .iter()
+        .find(|j| j.destructive && !args.allow_destructive && !allowed_by_spec(&ws, &j.job))
+    {
+        cx.out.error(&format!(
+            "error: job `{}` is destructive ({}); pass --allow-destructive or set guard.allow_destructive: true\n",
+            job.job,
+            job.destructive_effects.join("; ")
+        ));
+        return Exit::Error;
+    }
+    if saved.is_none() && !args.auto_approve {
+        match cx.out.confirm("Apply this plan?") {
+            Some(true) => {}
+            Some(false) => {
+                cx.out.error("apply cancelled\n");
+                return Exit::Error;
+            }
+            None => {
+                cx.out.error("error: no terminal to confirm on: review the plan above and pass --auto-approve (or apply a saved plan with --plan FILE)\n");
+                return Exit::Error;
+            }
+        }
+    }
+    run_jobs(cx, &ws, &jobs, store)
+}
+
+fn create_state(ws: &Workspace) -> Result<Box<dyn StateStore>, String> {
+    let crate::spec::project::StateBackend::Sqlite { path } = &ws.project.state else {
+        return Err("the state backend is not configured".into());
+    };
+    let cfg = crate::state::StateConfig::Sqlite {
+        path: ws.root.join(path),
+    };
+    crate::state::open_store(&cfg).map_err(|e| e.to_string())
+}
+
+fn allowed_by_spec(ws: &Workspace, job: &str) -> bool {
+    ws.specs
+        .iter()
+        .any(|s| s.spec.job == job && s.spec.guard.allow_destructive)
+}
+
+fn make_plan(
+    cx: &Context,
+    ws: &Workspace,
+    store: &mut Box<dyn StateStore>,
+    args: &ApplyArgs,
+) -> Result<Plan, Exit> {
+    let opts = PlanOptions {
+        allow_destructive: args.allow_destructive,
+        mask_keys: args.mask_keys,
+        ..PlanOptions::default()
+    };
+    let mut progress = SourceProgress::new(cx.out.quiet);
+    let (plan, errors) = plan_workspace(ws, Some(store), &opts, &mut |job, read, total| {
+        progress.update(job, read, total)
+    });
+    progress.finish();
+    if errors.is_empty() {
+        return Ok(plan);
+    }
+    for e in errors {
+        cx.out.error(&format!("error: {e}\n"));
+    }
+    Err(Exit::Error)
+}
+
+fn run_jobs(
+    cx: &Context,
+    ws: &Workspace,
+    jobs: &[&LoadedSpec],
+    mut store: Box<dyn StateStore>,
+) -> Exit {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            cx.out
+                .error(&format!("error: cannot start the async runtime: {e}\n"));
+            return Exit::Error;
+        }
+    };
+    let quiet = cx.out.quiet;
+    let events = Events::new(move |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    });
+    runtime.block_on(async {
+        let mut conns = match Connections::new(ws, jobs).await {
+            Ok(c) => c,
+            Err(e) => {
+                cx.out.error(&format!("error: {e}\n"));
+                return Exit::Error;
+            }
+        };
+        let mut exit = Exit::Ok;
+        let mut failed: Vec<String> = Vec::new();
+        let mut results = Vec::new();
+        for loaded in jobs {
+            let job = &loaded.spec.job;
+            if let Some(dep) = loaded.spec.depends_on.iter().find(|d| failed.contains(d)) {
+                cx.out.error(&format!("error: job `{job}` skipped: it depends on `{dep}`, which failed\n"));
+                failed.push(job.clone());
+                exit = exit.combine(Exit::Error);
+                continue;
+            }
+            let guard = match lock::acquire(store.as_mut(), job) {
+                Ok(g) => g,
+                Err(StateError::Locked { holder, since, age, .. }) => {
+                    cx.out.error(&format!(
+                        "error: job `{job}` is locked by {holder} since {} ({} ago)\n  help: wait for that run, or `bulkspec state unlock {job}` if it is dead\n",
+                        humantime::format_rfc3339_seconds(since),
+                        humantime::format_duration(std::time::Duration::from_secs(age.as_secs()))
+                    ));
+                    failed.push(job.clone());
+                    exit = exit.combine(Exit::Locked);
+                    continue;
+                }
+                Err(e) => {
+                    cx.out.error(&format!("error: job `{job}`: {e}\n"));
+                    failed.push(job.clone());
+                    exit = exit.combine(Exit::Error);
+                    continue;
+                }
+            };
+            let result = conns.apply(ws, loaded, &mut store, &events).await;
+            let _ = guard.release();
+            match result {
+                Ok(r) => {
+                    let code = if r.rejects.iter().any(|x| x.code != "INVALID") { Exit::Rejects } else { Exit::Ok };
+                    exit = exit.combine(code);
+                    results.push(r);
+                }
+                Err(e) => {
+                    cx.out.error(&format!("error: {}\n", describe(job, &e)));
+                    failed.push(job.clone());
+                    exit = exit.combine(Exit::Error);
+                }
+            }
+        }
+        cx.out.apply_results(&results);
+        exit
+    })
+}
+
+fn describe(job: &str, e: &ApplyError) -> String {
+    match e {
+        ApplyError::Timeout { .. } | ApplyError::Expired { .. } | ApplyError::Setup { .. } => {
+            e.to_string()
+        }
+        other => format!(
+            "job `{job}`: {other}; the apply is journaled: run `bulkspec apply` again to resume"
+        ),
+    }
+}
