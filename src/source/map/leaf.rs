@@ -31,7 +31,7 @@ impl LeafKind {
         match single_expression(text) {
             Some(expr) => match plain_column(expr) {
                 Some(col) => LeafKind::Column(col.to_owned()),
-                None => LeafKind::Expr(expr.to_owned()),
+                None => LeafKind::Expr(expr.trim().to_owned()),
             },
             None => LeafKind::Template(text.clone()),
         }
