@@ -77,6 +77,14 @@ fn measure(name: &str, store: &mut dyn StateStore, keys: &[String]) {
     println!("{name}: load_hashes {n} records, best of 5: {}", secs(best));
 
     let started = Instant::now();
+    let summary = store.show("bench").unwrap().unwrap();
+    assert_eq!(summary.records, n as u64);
+    println!(
+        "{name}: show (summary with record count): {}",
+        secs(started.elapsed())
+    );
+
+    let started = Instant::now();
     let mut count = 0usize;
     store
         .for_each_record("bench", &mut |_, _| count += 1)

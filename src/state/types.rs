@@ -176,3 +176,37 @@ pub(crate) fn from_db(v: i64) -> u64 {
 pub(crate) fn new_lineage() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_hashes_survive_the_database_encoding() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(from_ms(to_ms(t)), t);
+        assert_eq!(
+            from_ms(to_ms(UNIX_EPOCH - Duration::from_secs(5))),
+            UNIX_EPOCH - Duration::from_secs(5)
+        );
+        for h in [0, 1, u64::MAX, 1 << 63] {
+            assert_eq!(from_db(to_db(h)), h);
+        }
+    }
+
+    #[test]
+    fn holder_display_names_user_host_pid_and_ci_run() {
+        let mut h = LockHolder {
+            host: "ci-7".into(),
+            pid: 42,
+            user: "runner".into(),
+            ci_run: None,
+        };
+        assert_eq!(h.to_string(), "runner@ci-7 (pid 42)");
+        h.ci_run = Some("https://example.com/r/1".into());
+        assert_eq!(
+            h.to_string(),
+            "runner@ci-7 (pid 42), CI run https://example.com/r/1"
+        );
+    }
+}

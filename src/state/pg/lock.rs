@@ -45,7 +45,7 @@ pub fn acquire(
         client: heartbeat,
         ctx: ctx.clone(),
     });
-    Ok(LockGuard::start(job, token, lease, conn))
+    LockGuard::start(&ctx.location, job, token, lease, conn)
 }
 
 pub fn info(client: &mut Client, ctx: &Ctx, job: &str) -> Result<Option<LockInfo>> {

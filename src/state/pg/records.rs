@@ -1,7 +1,7 @@
 //! Record hashes in PostgreSQL: streaming load, key lookup, and the one-transaction commit
 //! (binary COPY into a temporary table, then one upsert: far faster than a statement per row).
 use postgres::Client;
-use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutIter};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 
@@ -19,12 +19,13 @@ pub fn for_each(
     let Some(id) = job_id(client, ctx, job)? else {
         return Ok(());
     };
-    let mut rows = client
-        .query_raw(
-            "SELECT key_hash, content_hash FROM bulkspec_records WHERE job_id = $1",
-            [id],
-        )
-        .map_err(|e| ctx.err(e))?;
+    // Binary COPY streams the rows several times faster than a query's row protocol. COPY takes
+    // no parameters; the id is an integer read from the database, so it is safe to format.
+    let query = format!(
+        "COPY (SELECT key_hash, content_hash FROM bulkspec_records WHERE job_id = {id}) TO STDOUT (FORMAT binary)"
+    );
+    let reader = client.copy_out(&query).map_err(|e| ctx.err(e))?;
+    let mut rows = BinaryCopyOutIter::new(reader, &[Type::INT8, Type::INT8]);
     while let Some(row) = rows.next().map_err(|e| ctx.err(e))? {
         let key: i64 = row.try_get(0).map_err(|e| ctx.err(e))?;
         let content: i64 = row.try_get(1).map_err(|e| ctx.err(e))?;
@@ -64,6 +65,9 @@ pub fn commit(
 ) -> Result<u64> {
     let mut tx = client.transaction().map_err(|e| ctx.err(e))?;
     let id = ensure_job(&mut tx, ctx, job)?;
+    // Room to sort a million staged rows in memory rather than in temporary files.
+    tx.batch_execute("SET LOCAL work_mem = '128MB'")
+        .map_err(|e| ctx.err(e))?;
     tx.batch_execute(
         "CREATE TEMP TABLE bulkspec_upserts (seq BIGINT, key_hash BIGINT, content_hash BIGINT, key TEXT) ON COMMIT DROP",
     )

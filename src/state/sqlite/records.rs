@@ -59,6 +59,11 @@ pub fn commit(
     upserts: &mut dyn Iterator<Item = RecordRef<'_>>,
     removes: &[u64],
 ) -> Result<u64> {
+    // In the table's key order, inserts append to the B-tree instead of splitting pages all over
+    // it: 1M new records commit several times faster. The sort is stable, so the last upsert of
+    // a key still wins.
+    let mut sorted: Vec<RecordRef<'_>> = upserts.collect();
+    sorted.sort_by_key(|r| to_db(r.key_hash));
     let tx = write_tx(conn, ctx)?;
     let id = ensure_job(&tx, ctx, job)?;
     {
@@ -68,7 +73,7 @@ pub fn commit(
                  ON CONFLICT (job_id, key_hash) DO UPDATE SET content_hash = excluded.content_hash, key = excluded.key",
             )
             .map_err(|e| ctx.err(e))?;
-        for r in upserts {
+        for r in &sorted {
             up.execute(params![id, to_db(r.key_hash), to_db(r.content_hash), r.key])
                 .map_err(|e| ctx.err(e))?;
         }
