@@ -37,6 +37,25 @@ pub struct RecordRef<'a> {
     pub key: &'a str,
 }
 
+/// The upserts in the tables' key order (signed, as stored), one per key hash: the last one
+/// given wins, as if each had been written in turn. Sorted writes append to the index instead
+/// of splitting pages all over it, several times faster for a million records.
+pub(crate) fn sorted_unique<'a>(
+    upserts: &mut dyn Iterator<Item = RecordRef<'a>>,
+) -> Vec<RecordRef<'a>> {
+    let mut sorted: Vec<RecordRef<'a>> = upserts.collect();
+    // Stable: equal keys keep their order, so the last of them is the last given.
+    sorted.sort_by_key(|r| to_db(r.key_hash));
+    sorted.dedup_by(|later, kept| {
+        let same = later.key_hash == kept.key_hash;
+        if same {
+            *kept = *later;
+        }
+        same
+    });
+    sorted
+}
+
 /// What `state list` and `state show` print about a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSummary {
