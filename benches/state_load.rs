@@ -31,11 +31,21 @@ fn main() {
     .unwrap();
     measure("sqlite", sqlite.as_mut(), &keys);
 
-    if let Ok(url) = std::env::var("BULKSPEC_TEST_PG_URL") {
+    if let Ok(server) = std::env::var("BULKSPEC_TEST_PG_URL") {
+        // A schema of its own, as the tests do, dropped afterwards.
+        let schema = format!("bench_{:016x}", rand::random::<u64>());
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        let sep = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{sep}options=-c%20search_path%3D{schema}");
         let mut pg = open_store(&StateConfig::Postgres { url }).unwrap();
-        pg.rm("bench").unwrap();
         measure("postgres", pg.as_mut(), &keys);
-        pg.rm("bench").unwrap();
+        drop(pg);
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
     }
 }
 

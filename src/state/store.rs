@@ -33,9 +33,8 @@ pub trait StateStore: Send {
 
     /// Every record of the job as key hash -> content hash (no key text: fast on 1M records).
     fn load_hashes(&mut self, job: &str) -> Result<RecordHashes> {
+        // Not reserved up front: measured no faster for 1M records, and it is one query less.
         let mut map = RecordHashes::default();
-        let count = self.show(job)?.map_or(0, |s| s.records);
-        map.reserve(usize::try_from(count).unwrap_or(0));
         self.for_each_record(job, &mut |k, c| {
             map.insert(k, c);
         })?;
