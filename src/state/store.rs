@@ -19,7 +19,8 @@ pub trait StateStore: Send {
     /// Every job in the state, sorted by name.
     fn list_jobs(&mut self) -> Result<Vec<JobSummary>>;
 
-    /// One job's summary, or None when the state has never seen it.
+    /// One job's summary, or None when the state has never seen it. A lock alone does not make
+    /// a job (the first apply locks before it writes anything): see [`StateStore::lock_info`].
     fn show(&mut self, job: &str) -> Result<Option<JobSummary>>;
 
     /// Forgets a job: records, spec, journal, rejects and lock. True when it existed.
