@@ -1,5 +1,6 @@
 //! Record hashes in PostgreSQL: streaming load, key lookup, and the one-transaction commit
-//! (binary COPY into a temporary table, then one upsert: far faster than a statement per row).
+//! (binary COPY into a temporary table, then one UPDATE and one INSERT: far faster than a
+//! statement per row).
 use postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutIter};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
