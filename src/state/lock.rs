@@ -116,23 +116,27 @@ enum Stop {
 #[derive(Debug)]
 pub struct LockGuard {
     job: String,
+    location: String,
     lost: Arc<AtomicBool>,
     stop: Option<Sender<Stop>>,
     thread: Option<JoinHandle<Result<()>>>,
 }
 
 impl LockGuard {
+    /// Starts the heartbeat. If no thread can be started, the lease just written is left to
+    /// expire by itself (the connection that could release it went with the thread).
     pub(crate) fn start(
+        location: &str,
         job: &str,
         token: String,
         lease: Duration,
         mut conn: Box<dyn LeaseConn>,
-    ) -> LockGuard {
+    ) -> Result<LockGuard> {
         let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<Stop>();
         let interval = (lease / 3).max(Duration::from_millis(10));
         let (job_name, flag) = (job.to_string(), lost.clone());
-        let thread = std::thread::spawn(move || {
+        let body = move || {
             loop {
                 match stopped.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => match conn.renew(&job_name, &token) {
@@ -148,13 +152,21 @@ impl LockGuard {
                     Ok(Stop::Abandon) => return Ok(()),
                 }
             }
-        });
-        LockGuard {
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("bulkspec-lock-{job}"))
+            .spawn(body)
+            .map_err(|e| StateError::Database {
+                location: location.to_string(),
+                reason: format!("cannot start the lock heartbeat of job {job}: {e}"),
+            })?;
+        Ok(LockGuard {
             job: job.to_string(),
+            location: location.to_string(),
             lost,
             stop: Some(stop),
             thread: Some(thread),
-        }
+        })
     }
 
     /// The job this lock is for.
@@ -187,7 +199,7 @@ impl LockGuard {
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(StateError::Database {
-                location: String::new(),
+                location: self.location.clone(),
                 reason: format!(
                     "the lock heartbeat of job {} stopped unexpectedly",
                     self.job
@@ -203,5 +215,49 @@ impl Drop for LockGuard {
         if let Err(e) = self.stop_thread(Stop::Release) {
             tracing::warn!(job = %self.job, "releasing the lock failed, it will expire by itself: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(heartbeat_ms: i64) -> LeaseRow {
+        let holder = LockHolder {
+            host: "h".into(),
+            pid: 1,
+            user: "u".into(),
+            ci_run: None,
+        };
+        LeaseRow {
+            holder,
+            since_ms: 1_000,
+            heartbeat_ms,
+            lease_ms: 500,
+        }
+    }
+
+    #[test]
+    fn a_lease_is_live_until_its_heartbeat_is_older_than_the_lease() {
+        assert!(check_free("j", None, 0).is_ok());
+        let live = row(10_000);
+        let err = check_free("j", Some(&live), 10_500).unwrap_err();
+        let StateError::Locked { age, .. } = err else {
+            panic!("{err}")
+        };
+        assert_eq!(age, Duration::from_secs(9));
+        assert!(check_free("j", Some(&live), 10_501).is_ok());
+        let info = live.info(10_250);
+        assert_eq!(
+            (info.heartbeat_age, info.expired),
+            (Duration::from_millis(250), false)
+        );
+    }
+
+    #[test]
+    fn current_holder_is_this_process() {
+        let holder = LockHolder::current();
+        assert_eq!(holder.pid, std::process::id());
+        assert!(!holder.host.is_empty() && !holder.user.is_empty());
     }
 }

@@ -14,6 +14,7 @@ mod store;
 mod types;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use error::{Result, StateError};
 pub use lock::LockGuard;
@@ -28,6 +29,10 @@ pub use types::{
 
 /// Where the embedded state lives, relative to the project root.
 pub const DEFAULT_SQLITE_PATH: &str = ".bulkspec/state.db";
+
+/// A lease long enough to outlast a slow commit or a short network hiccup (the heartbeat renews
+/// it every third), short enough that a killed holder's lock frees itself within a minute.
+pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(60);
 
 /// The newest schema version this build reads and writes (both backends).
 pub const SCHEMA_VERSION: i64 = 1;

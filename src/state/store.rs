@@ -19,7 +19,8 @@ pub trait StateStore: Send {
     /// Every job in the state, sorted by name.
     fn list_jobs(&mut self) -> Result<Vec<JobSummary>>;
 
-    /// One job's summary, or None when the state has never seen it.
+    /// One job's summary, or None when the state has never seen it. A lock alone does not make
+    /// a job (the first apply locks before it writes anything): see [`StateStore::lock_info`].
     fn show(&mut self, job: &str) -> Result<Option<JobSummary>>;
 
     /// Forgets a job: records, spec, journal, rejects and lock. True when it existed.
@@ -33,9 +34,8 @@ pub trait StateStore: Send {
 
     /// Every record of the job as key hash -> content hash (no key text: fast on 1M records).
     fn load_hashes(&mut self, job: &str) -> Result<RecordHashes> {
+        // Not reserved up front: measured no faster for 1M records, and it is one query less.
         let mut map = RecordHashes::default();
-        let count = self.show(job)?.map_or(0, |s| s.records);
-        map.reserve(usize::try_from(count).unwrap_or(0));
         self.for_each_record(job, &mut |k, c| {
             map.insert(k, c);
         })?;

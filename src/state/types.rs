@@ -37,6 +37,25 @@ pub struct RecordRef<'a> {
     pub key: &'a str,
 }
 
+/// The upserts in the tables' key order (signed, as stored), one per key hash: the last one
+/// given wins, as if each had been written in turn. Sorted writes append to the index instead
+/// of splitting pages all over it, several times faster for a million records.
+pub(crate) fn sorted_unique<'a>(
+    upserts: &mut dyn Iterator<Item = RecordRef<'a>>,
+) -> Vec<RecordRef<'a>> {
+    let mut sorted: Vec<RecordRef<'a>> = upserts.collect();
+    // Stable: equal keys keep their order, so the last of them is the last given.
+    sorted.sort_by_key(|r| to_db(r.key_hash));
+    sorted.dedup_by(|later, kept| {
+        let same = later.key_hash == kept.key_hash;
+        if same {
+            *kept = *later;
+        }
+        same
+    });
+    sorted
+}
+
 /// What `state list` and `state show` print about a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSummary {
@@ -175,4 +194,38 @@ pub(crate) fn from_db(v: i64) -> u64 {
 /// A random id telling a job's history apart from a job of the same name made after `rm`.
 pub(crate) fn new_lineage() -> String {
     format!("{:032x}", rand::random::<u128>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_hashes_survive_the_database_encoding() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(from_ms(to_ms(t)), t);
+        assert_eq!(
+            from_ms(to_ms(UNIX_EPOCH - Duration::from_secs(5))),
+            UNIX_EPOCH - Duration::from_secs(5)
+        );
+        for h in [0, 1, u64::MAX, 1 << 63] {
+            assert_eq!(from_db(to_db(h)), h);
+        }
+    }
+
+    #[test]
+    fn holder_display_names_user_host_pid_and_ci_run() {
+        let mut h = LockHolder {
+            host: "ci-7".into(),
+            pid: 42,
+            user: "runner".into(),
+            ci_run: None,
+        };
+        assert_eq!(h.to_string(), "runner@ci-7 (pid 42)");
+        h.ci_run = Some("https://example.com/r/1".into());
+        assert_eq!(
+            h.to_string(),
+            "runner@ci-7 (pid 42), CI run https://example.com/r/1"
+        );
+    }
 }

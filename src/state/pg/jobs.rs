@@ -8,8 +8,8 @@ use super::{Ctx, lock};
 use crate::state::error::Result;
 use crate::state::types::{JobSummary, from_ms, new_lineage, to_ms};
 
-const SUMMARY: &str = "SELECT name, lineage, serial, applied_at_ms,
-    (SELECT count(*) FROM bulkspec_records r WHERE r.job_id = j.id) FROM bulkspec_jobs j";
+const SUMMARY: &str =
+    "SELECT name, lineage, serial, applied_at_ms, record_count FROM bulkspec_jobs";
 
 pub fn list(client: &mut Client, ctx: &Ctx) -> Result<Vec<JobSummary>> {
     let rows = client
@@ -104,12 +104,18 @@ pub fn ensure_job(client: &mut impl GenericClient, ctx: &Ctx, job: &str) -> Resu
         .ok_or_else(|| ctx.corrupt(format!("job {job} vanished while being created")))
 }
 
-/// Increments the serial and returns the new value.
-pub fn bump_serial(client: &mut impl GenericClient, ctx: &Ctx, id: i64) -> Result<u64> {
+/// Increments the serial, adds `record_delta` to the record count, returns the new serial.
+pub fn bump_serial(
+    client: &mut impl GenericClient,
+    ctx: &Ctx,
+    id: i64,
+    record_delta: i64,
+) -> Result<u64> {
     let row = client
         .query_one(
-            "UPDATE bulkspec_jobs SET serial = serial + 1 WHERE id = $1 RETURNING serial",
-            &[&id],
+            "UPDATE bulkspec_jobs SET serial = serial + 1, record_count = record_count + $2
+             WHERE id = $1 RETURNING serial",
+            &[&id, &record_delta],
         )
         .map_err(|e| ctx.err(e))?;
     let serial: i64 = row.try_get(0).map_err(|e| ctx.err(e))?;

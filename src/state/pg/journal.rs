@@ -32,7 +32,7 @@ pub fn record_apply(
         tx.execute(&ins, &[&id, &seq, &line, &r.key, &r.code, &r.reason])
             .map_err(|e| ctx.err(e))?;
     }
-    let serial = bump_serial(&mut tx, ctx, id)?;
+    let serial = bump_serial(&mut tx, ctx, id, 0)?;
     tx.commit().map_err(|e| ctx.err(e))?;
     Ok(serial)
 }

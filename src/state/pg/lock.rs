@@ -45,7 +45,7 @@ pub fn acquire(
         client: heartbeat,
         ctx: ctx.clone(),
     });
-    Ok(LockGuard::start(job, token, lease, conn))
+    LockGuard::start(&ctx.location, job, token, lease, conn)
 }
 
 pub fn info(client: &mut Client, ctx: &Ctx, job: &str) -> Result<Option<LockInfo>> {
@@ -62,7 +62,7 @@ pub fn unlock(client: &mut Client, ctx: &Ctx, job: &str) -> Result<bool> {
 
 /// The advisory lock key of a job: a hash of its name, namespaced so that other tools using
 /// advisory locks on the same server are unlikely to collide.
-fn advisory_key(job: &str) -> i64 {
+pub(super) fn advisory_key(job: &str) -> i64 {
     to_db(xxh3_64(format!("bulkspec-lock:{job}").as_bytes()))
 }
 

@@ -232,3 +232,32 @@ impl StateStore for PostgresStore {
         lock::unlock(&mut self.client, &self.ctx, job)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(url: &str) -> String {
+        redacted_location(&Config::from_str(url).unwrap())
+    }
+
+    #[test]
+    fn locations_never_show_the_password() {
+        assert_eq!(
+            location("postgres://al:pw@db.example:6543/state"),
+            "postgres://al@db.example:6543/state"
+        );
+        assert_eq!(
+            location("postgresql://al:pw@a,b:5433/s"),
+            "postgres://al@a:5432,b:5433/s"
+        );
+        assert_eq!(
+            location("host=db user=al password=pw dbname=s"),
+            "postgres://al@db:5432/s"
+        );
+        assert_eq!(
+            location("postgres://%2Frun%2Fpg/s"),
+            "postgres:///run/pg:5432/s"
+        );
+    }
+}

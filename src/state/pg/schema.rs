@@ -18,6 +18,8 @@ CREATE TABLE bulkspec_jobs (
     name TEXT NOT NULL UNIQUE,
     lineage TEXT NOT NULL,
     serial BIGINT NOT NULL DEFAULT 0,
+    -- Kept by each commit, so a summary need not count a million rows.
+    record_count BIGINT NOT NULL DEFAULT 0,
     spec TEXT,
     applied_at_ms BIGINT,
     created_at_ms BIGINT NOT NULL

@@ -8,8 +8,7 @@ use super::{Ctx, lock, write_tx};
 use crate::state::error::Result;
 use crate::state::types::{JobSummary, from_ms, new_lineage, to_ms};
 
-const SUMMARY: &str = "SELECT name, lineage, serial, applied_at_ms,
-    (SELECT count(*) FROM records WHERE job_id = jobs.id) FROM jobs";
+const SUMMARY: &str = "SELECT name, lineage, serial, applied_at_ms, record_count FROM jobs";
 
 pub fn list(conn: &Connection, ctx: &Ctx) -> Result<Vec<JobSummary>> {
     let mut st = conn
@@ -99,12 +98,12 @@ pub fn ensure_job(conn: &Connection, ctx: &Ctx, job: &str) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Increments the serial and returns the new value.
-pub fn bump_serial(conn: &Connection, ctx: &Ctx, id: i64) -> Result<u64> {
+/// Increments the serial, adds `record_delta` to the record count, returns the new serial.
+pub fn bump_serial(conn: &Connection, ctx: &Ctx, id: i64, record_delta: i64) -> Result<u64> {
     let serial: i64 = conn
         .query_row(
-            "UPDATE jobs SET serial = serial + 1 WHERE id = ?1 RETURNING serial",
-            [id],
+            "UPDATE jobs SET serial = serial + 1, record_count = record_count + ?2 WHERE id = ?1 RETURNING serial",
+            params![id, record_delta],
             |r| r.get(0),
         )
         .map_err(|e| ctx.err(e))?;

@@ -34,7 +34,7 @@ pub fn record_apply(
                 .map_err(|e| ctx.err(e))?;
         }
     }
-    let serial = bump_serial(&tx, ctx, id)?;
+    let serial = bump_serial(&tx, ctx, id, 0)?;
     tx.commit().map_err(|e| ctx.err(e))?;
     Ok(serial)
 }

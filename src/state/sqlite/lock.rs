@@ -38,7 +38,7 @@ pub fn acquire(
         conn: heartbeat,
         ctx: ctx.clone(),
     });
-    Ok(LockGuard::start(job, token, lease, conn))
+    LockGuard::start(&ctx.location, job, token, lease, conn)
 }
 
 pub fn info(conn: &Connection, ctx: &Ctx, job: &str) -> Result<Option<LockInfo>> {

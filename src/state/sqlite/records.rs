@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::jobs::{bump_serial, ensure_job, job_id};
 use super::{Ctx, write_tx};
 use crate::state::error::Result;
-use crate::state::types::{RecordRef, from_db, to_db};
+use crate::state::types::{RecordRef, from_db, sorted_unique, to_db};
 
 pub fn for_each(
     conn: &Connection,
@@ -59,27 +59,42 @@ pub fn commit(
     upserts: &mut dyn Iterator<Item = RecordRef<'_>>,
     removes: &[u64],
 ) -> Result<u64> {
+    let sorted = sorted_unique(upserts);
     let tx = write_tx(conn, ctx)?;
     let id = ensure_job(&tx, ctx, job)?;
+    let mut delta = 0_i64;
     {
-        let mut up = tx
+        // Insert first: a new record is then one statement, and whether it was new keeps the
+        // job's record count exact. Only a known key needs the second statement.
+        let mut insert = tx
             .prepare(
-                "INSERT INTO records (job_id, key_hash, content_hash, key) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (job_id, key_hash) DO UPDATE SET content_hash = excluded.content_hash, key = excluded.key",
+                "INSERT OR IGNORE INTO records (job_id, key_hash, content_hash, key) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(|e| ctx.err(e))?;
-        for r in upserts {
-            up.execute(params![id, to_db(r.key_hash), to_db(r.content_hash), r.key])
-                .map_err(|e| ctx.err(e))?;
+        let mut update = tx
+            .prepare(
+                "UPDATE records SET content_hash = ?3, key = ?4 WHERE job_id = ?1 AND key_hash = ?2",
+            )
+            .map_err(|e| ctx.err(e))?;
+        for r in &sorted {
+            let values = params![id, to_db(r.key_hash), to_db(r.content_hash), r.key];
+            if insert.execute(values).map_err(|e| ctx.err(e))? == 1 {
+                delta += 1;
+            } else {
+                update.execute(values).map_err(|e| ctx.err(e))?;
+            }
         }
-        let mut del = tx
+        let mut delete = tx
             .prepare("DELETE FROM records WHERE job_id = ?1 AND key_hash = ?2")
             .map_err(|e| ctx.err(e))?;
         for &h in removes {
-            del.execute(params![id, to_db(h)]).map_err(|e| ctx.err(e))?;
+            let gone = delete
+                .execute(params![id, to_db(h)])
+                .map_err(|e| ctx.err(e))?;
+            delta -= i64::try_from(gone).unwrap_or(0);
         }
     }
-    let serial = bump_serial(&tx, ctx, id)?;
+    let serial = bump_serial(&tx, ctx, id, delta)?;
     tx.commit().map_err(|e| ctx.err(e))?;
     Ok(serial)
 }

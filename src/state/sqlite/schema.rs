@@ -15,6 +15,8 @@ CREATE TABLE jobs (
     name TEXT NOT NULL UNIQUE,
     lineage TEXT NOT NULL,
     serial INTEGER NOT NULL DEFAULT 0,
+    -- Kept by each commit, so a summary need not count a million rows.
+    record_count INTEGER NOT NULL DEFAULT 0,
     spec TEXT,
     applied_at_ms INTEGER,
     created_at_ms INTEGER NOT NULL

@@ -131,6 +131,7 @@ pub fn records_100k(open: Open) {
     s.commit_records("big", &mut changed, &removed).unwrap();
     let map = s.load_hashes("big").unwrap();
     assert_eq!(map.len(), 99_000);
+    assert_eq!(s.show("big").unwrap().unwrap().records, 99_000);
     assert_eq!((map[&hash(20)], map[&hash(21)]), (21, 21));
     assert!(!map.contains_key(&hash(101)));
 }
