@@ -420,3 +420,133 @@ fn killed_applies_resume_without_loss_or_duplicates() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
 }
+
+#[test]
+fn mirror_and_delete_modes_remove_profiles() {
+    let sb = Sandbox::start(&[]);
+    let dir = project();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/consent-profiles.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let active = |sb: &Sandbox| {
+        sb.get("/_sandbox/mypreferences/profiles")
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(active(&sb), 35);
+    // Three rows leave the source; mirror deletes their profiles (destructive: needs the allow).
+    let csv = dir.path().join("specs/data/consent-profiles.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let kept: Vec<&str> = text.lines().take(33).collect();
+    std::fs::write(&csv, kept.join("\n") + "\n").unwrap();
+    let spec = dir.path().join("specs/consent-profiles.yaml");
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap() + "mode: mirror\nguard:\n  max_remove: 5\n",
+    )
+    .unwrap();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/consent-profiles.yaml"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "destructive without the allow: {}",
+        all(&o)
+    );
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &[
+            "apply",
+            "--auto-approve",
+            "--allow-destructive",
+            "specs/consent-profiles.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_eq!(
+        active(&sb),
+        32,
+        "mirror deleted the 3 profiles that left the source"
+    );
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "state", "show", "consent-profiles"],
+    );
+    let state: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(state["records"], 32);
+    // Delete mode: the source lists profiles to delete.
+    std::fs::write(
+        &csv,
+        text.lines().take(3).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let body = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("mode: mirror", "mode: delete");
+    std::fs::write(&spec, body).unwrap();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &[
+            "apply",
+            "--auto-approve",
+            "--allow-destructive",
+            "specs/consent-profiles.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_eq!(active(&sb), 30, "delete mode removed the 2 listed profiles");
+}
+
+#[test]
+fn rate_limits_dropped_connections_and_short_tokens_are_survived() {
+    let sb = Sandbox::start(&["--processing-time", "300ms"]);
+    let dir = project();
+    for spec in [
+        "webinar-members",
+        "order-history",
+        "consent-profiles",
+        "crm-contacts",
+    ] {
+        let p = dir.path().join(format!("specs/{spec}.yaml"));
+        std::fs::write(
+            &p,
+            std::fs::read_to_string(&p).unwrap()
+                + "retry:\n  max_attempts: 30\n  initial_backoff: 10ms\n  max_backoff: 300ms\n",
+        )
+        .unwrap();
+    }
+    sb.post("/_sandbox/faults", &json!({"error_rate": 0.2, "statuses": [429], "retry_after_secs": 1, "drop_rate": 0.1, "token_lifetime_secs": 1, "seed": 11}));
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &[
+            "apply",
+            "--auto-approve",
+            "specs/webinar-members.yaml",
+            "specs/order-history.yaml",
+            "specs/crm-contacts.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_eq!(
+        sb.get("/_sandbox/marketo/programs/1040/members")
+            .as_array()
+            .map(Vec::len),
+        Some(25)
+    );
+    assert_eq!(
+        sb.get("/_sandbox/dotdigital/collections/order_history")
+            .as_array()
+            .map(Vec::len),
+        Some(30)
+    );
+}

@@ -15,7 +15,7 @@ use crate::sandbox::RunningSandbox;
 use crate::spec::project::Connection;
 use crate::spec::types::Provider;
 use crate::spec::workspace::{LoadedSpec, Workspace};
-use crate::state::StateStore;
+use crate::state::{LockGuard, StateStore};
 
 /// Everything jobs share during one apply.
 pub struct Connections {
@@ -75,6 +75,7 @@ impl Connections {
         ws: &Workspace,
         loaded: &LoadedSpec,
         store: &mut Box<dyn StateStore>,
+        lock: &LockGuard,
         events: &Events,
     ) -> Result<JobResult, ApplyError> {
         let spec = &loaded.spec;
@@ -112,6 +113,7 @@ impl Connections {
                     loaded,
                     Arc::new(marketo::MarketoProvider::new(spec, cx).map_err(err)?),
                     store,
+                    lock,
                     events,
                 )
                 .await
@@ -122,6 +124,7 @@ impl Connections {
                     loaded,
                     Arc::new(eloqua::EloquaProvider::new(spec, cx).map_err(err)?),
                     store,
+                    lock,
                     events,
                 )
                 .await
@@ -132,6 +135,7 @@ impl Connections {
                     loaded,
                     Arc::new(dotdigital::DotdigitalProvider::new(spec, cx).map_err(err)?),
                     store,
+                    lock,
                     events,
                 )
                 .await
@@ -142,6 +146,7 @@ impl Connections {
                     loaded,
                     Arc::new(mypreferences::MypreferencesProvider::new(spec, cx).map_err(err)?),
                     store,
+                    lock,
                     events,
                 )
                 .await

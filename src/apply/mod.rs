@@ -11,6 +11,7 @@ pub mod executor;
 pub mod feed;
 pub mod journal;
 pub mod lock;
+pub mod mirror;
 pub mod policy;
 pub mod rejects;
 
@@ -22,7 +23,7 @@ use crate::plan::diff::DiffOptions;
 use crate::providers::{BatchKind, Batching, Provider, ProviderError};
 use crate::spec::types::Mode;
 use crate::spec::workspace::{LoadedSpec, Workspace};
-use crate::state::{RecordRef, Reject, StateError, StateStore, StepStatus};
+use crate::state::{LockGuard, RecordRef, Reject, StateError, StateStore, StepStatus};
 use executor::{Outcome, Run};
 use journal::Journal;
 
@@ -87,6 +88,7 @@ pub async fn apply_job<P: Provider + 'static>(
     loaded: &LoadedSpec,
     provider: Arc<P>,
     store: &mut Box<dyn StateStore>,
+    lock: &LockGuard,
     events: &Events,
 ) -> Result<JobResult, ApplyError> {
     let spec = &loaded.spec;
@@ -171,8 +173,45 @@ pub async fn apply_job<P: Provider + 'static>(
         }
         Batching::Single => run.single(rx).await?,
     };
+    let removed = outcome
+        .diff
+        .as_ref()
+        .map(|d| d.removed.clone())
+        .unwrap_or_default();
+    let deleted = if spec.mode == Mode::Mirror && !removed.is_empty() {
+        mirror::remove(
+            provider.clone(),
+            store,
+            &mut journal,
+            spec,
+            events,
+            &removed,
+            max_request_bytes,
+        )
+        .await?
+    } else {
+        None
+    };
     let resumed = journal.resumed;
-    commit(ws, loaded, store, &mut journal, outcome, kind, resumed)
+    if lock.is_lost() {
+        // Another run took the job over (our lease expired or was unlocked by hand): it now
+        // owns the state. What we sent stays journaled and is re-sent or resumed by it.
+        return Err(ApplyError::Setup {
+            job: spec.job.clone(),
+            message: "the job's lock was taken over while this apply ran; nothing was committed"
+                .into(),
+        });
+    }
+    commit(
+        ws,
+        loaded,
+        store,
+        &mut journal,
+        outcome,
+        deleted,
+        kind,
+        resumed,
+    )
 }
 
 /// Commits what the remote side accepted, records the applied spec and the rejects, and
@@ -183,6 +222,7 @@ fn commit(
     store: &mut Box<dyn StateStore>,
     journal: &mut Journal,
     out: Outcome,
+    deleted: Option<Outcome>,
     kind: BatchKind,
     resumed: bool,
 ) -> Result<JobResult, ApplyError> {
@@ -211,9 +251,20 @@ fn commit(
         // Upsert never deletes remotely: records that left the source are only forgotten.
         removes.extend(diff.removed.iter().copied());
     }
+    let mut rejects = out.rejects;
+    if let Some(d) = deleted {
+        // Mirror: only what the API confirmed deleted leaves the state.
+        removes.extend(
+            d.sent
+                .iter()
+                .zip(&d.rejected)
+                .filter(|(_, r)| !**r)
+                .map(|(s, _)| s.key_hash),
+        );
+        rejects.extend(d.rejects);
+    }
     let mut iter = upserts.into_iter();
     store.commit_records(job, &mut iter, &removes)?;
-    let mut rejects = out.rejects;
     rejects.extend(
         out.invalid
             .iter()

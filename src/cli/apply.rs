@@ -203,7 +203,7 @@ fn run_jobs(
                     continue;
                 }
             };
-            let result = conns.apply(ws, loaded, &mut store, &events).await;
+            let result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
             let _ = guard.release();
             match result {
                 Ok(r) => {

@@ -153,7 +153,11 @@ impl Mapper {
             .iter()
             .any(|l| matches!(l.kind, LeafKind::Expr(_) | LeafKind::Template(_)));
         let overhead = overhead(wire, &skeleton, &leaves);
-        let header_bytes = header_bytes(wire, &leaves);
+        let mut header_bytes = header_bytes(wire, &leaves);
+        if let Target::Profiles(_) = &spec.target {
+            // MyPreferences stages `{"UserProfilePreferences":[...]}`, not a bare array.
+            header_bytes += r#"{"UserProfilePreferences":}"#.len() as u64;
+        }
         Ok(Mapper {
             env,
             base: context.clone(),
