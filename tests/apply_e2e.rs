@@ -190,6 +190,11 @@ fn every_provider_end_to_end_and_reapply_sends_nothing() {
         })
         .sum();
     assert_eq!(links, 30);
+    let o = bulkspec(dir.path(), Some(&sb), &["--format", "json", "status"]);
+    let status: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let jobs = status["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 5);
+    assert!(jobs.iter().all(|j| j["in_flight"] == json!([]) && j["lock"].is_null()), "{status}");
     let before = data_requests(&sb);
     let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
