@@ -188,3 +188,38 @@ async fn deletes_and_start_are_refused_without_a_call() {
     let stats = get(&sb, "/_sandbox/stats").await;
     assert_eq!(stats["requests"], 0, "{stats}");
 }
+
+#[tokio::test]
+async fn poll_reports_queued_and_importing_as_running() {
+    let sb = sandbox().await;
+    control(
+        &sb,
+        "/_sandbox/seed",
+        json!({"marketo": {"settings": {"advance_on_polls": 2}}}),
+    )
+    .await;
+    let spec = members_spec(9, "On List", json!({"email": "{{ row.email }}"}));
+    let p = provider(&sb, &spec);
+    let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
+    let body = p
+        .encode(
+            BatchKind::Upsert,
+            &records(&[json!({"email": "a@example.org"})]),
+        )
+        .unwrap();
+    let id = p.upload(&batch, 0, body).await.unwrap().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(p.poll(&batch, &id).await.unwrap());
+    }
+    let running = |s: &str| PollStatus::Running(s.into());
+    assert_eq!(
+        seen,
+        vec![
+            running("Queued"),
+            running("Importing"),
+            running("Importing"),
+            PollStatus::Done
+        ]
+    );
+}

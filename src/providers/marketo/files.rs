@@ -9,13 +9,13 @@ use crate::providers::{ChunkRecord, ProviderError, RejectAt, RemoteReject};
 
 /// The upload body: a header of the column names, then one line per record.
 pub fn encode(columns: &[(String, String)], delimiter: u8, records: &[ChunkRecord]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * (records.len() + 1) * columns.len().max(1));
+    // A guess of 16 bytes a field; the vector grows if the values are longer.
+    let mut out = Vec::with_capacity(16 * (records.len() + 1) * columns.len().max(1));
     write_line(
         &mut out,
         columns.iter().map(|(name, _)| name.as_str()),
         delimiter,
     );
-    let mut scratch = String::new();
     for r in records {
         let mut first = true;
         for (_, pointer) in columns {
@@ -26,11 +26,9 @@ pub fn encode(columns: &[(String, String)], delimiter: u8, records: &[ChunkRecor
             match r.record.pointer(pointer) {
                 Some(serde_json::Value::String(s)) => write_field(&mut out, s, delimiter),
                 // Non-string values go as their JSON text, as the plan's size model counts them.
-                Some(other) => {
-                    scratch.clear();
-                    scratch.push_str(&other.to_string());
-                    write_field(&mut out, &scratch, delimiter);
-                }
+                Some(other) => write_field(&mut out, &other.to_string(), delimiter),
+                // Records come from the plan's mapper, which fills every column; were one
+                // missing, an empty field keeps the row aligned with the header.
                 None => {}
             }
         }
