@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulkspec::providers::dotdigital::{DotdigitalProvider, sandbox_endpoint};
-use bulkspec::providers::{BatchKind, ChunkRecord, ClientContext, Endpoint, PollStatus, Provider, RemoteReject};
+use bulkspec::providers::{
+    BatchKind, ChunkRecord, ClientContext, Endpoint, PollStatus, Provider, RemoteReject,
+};
 use bulkspec::sandbox::RunningSandbox;
 use bulkspec::spec::types::Spec;
 use governor::{Quota, RateLimiter};
@@ -46,11 +48,18 @@ pub fn spec(collection: &str, scope: &str) -> Spec {
 
 /// A context on the sandbox's Dotdigital API with a limiter that never gets in the way.
 pub fn context(sandbox: &RunningSandbox) -> ClientContext {
-    context_with(sandbox_endpoint(&sandbox.base_url()), Quota::per_second(NonZeroU32::new(1000).unwrap()))
+    context_with(
+        sandbox_endpoint(&sandbox.base_url()),
+        Quota::per_second(NonZeroU32::new(1000).unwrap()),
+    )
 }
 
 pub fn context_with(endpoint: Endpoint, quota: Quota) -> ClientContext {
-    ClientContext { endpoint, http: common::client(), limiter: Arc::new(RateLimiter::direct(quota)) }
+    ClientContext {
+        endpoint,
+        http: common::client(),
+        limiter: Arc::new(RateLimiter::direct(quota)),
+    }
 }
 
 pub fn provider(sandbox: &RunningSandbox, collection: &str, scope: &str) -> DotdigitalProvider {
@@ -59,14 +68,24 @@ pub fn provider(sandbox: &RunningSandbox, collection: &str, scope: &str) -> Dotd
 
 /// A record as the executor hands it over.
 pub fn record(key: &str, contact: &str, json: Value) -> ChunkRecord {
-    ChunkRecord { key: key.into(), key_hash: 0, content_hash: 0, line: 0, contact: Some(contact.into()), record: json }
+    ChunkRecord {
+        key: key.into(),
+        key_hash: 0,
+        content_hash: 0,
+        line: 0,
+        contact: Some(contact.into()),
+        record: json,
+    }
 }
 
 /// Uploads `records` as one chunk and returns the import id.
 pub async fn upload(p: &DotdigitalProvider, records: &[ChunkRecord]) -> String {
     let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
     let body = p.encode(BatchKind::Upsert, records).unwrap();
-    p.upload(&batch, 0, body).await.unwrap().expect("an import id")
+    p.upload(&batch, 0, body)
+        .await
+        .unwrap()
+        .expect("an import id")
 }
 
 /// Polls until the import is terminal (a few seconds at most) and returns the last status.
@@ -85,7 +104,11 @@ pub async fn poll_until_terminal(p: &DotdigitalProvider, id: &str) -> PollStatus
 pub async fn import(p: &DotdigitalProvider, records: &[ChunkRecord]) -> Vec<RemoteReject> {
     let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
     let body = p.encode(BatchKind::Upsert, records).unwrap();
-    let id = p.upload(&batch, 0, body).await.unwrap().expect("an import id");
+    let id = p
+        .upload(&batch, 0, body)
+        .await
+        .unwrap()
+        .expect("an import id");
     assert_eq!(poll_until_terminal(p, &id).await, PollStatus::Done);
     let rejects = p.rejects(&batch, &id).await.unwrap();
     p.close_batch(&batch).await.unwrap();
@@ -94,14 +117,23 @@ pub async fn import(p: &DotdigitalProvider, records: &[ChunkRecord]) -> Vec<Remo
 
 /// The sandbox's records of a collection, sorted by key.
 pub async fn stored(sandbox: &RunningSandbox, collection: &str) -> Vec<Value> {
-    let mut list = common::get_json(sandbox, &format!("/_sandbox/dotdigital/collections/{collection}")).await;
+    let mut list = common::get_json(
+        sandbox,
+        &format!("/_sandbox/dotdigital/collections/{collection}"),
+    )
+    .await;
     let list = list.as_array_mut().unwrap();
     list.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
     list.clone()
 }
 
 pub async fn seed(sandbox: &RunningSandbox, dotdigital: Value) {
-    common::control(sandbox, "/_sandbox/seed", json!({ "dotdigital": dotdigital })).await;
+    common::control(
+        sandbox,
+        "/_sandbox/seed",
+        json!({ "dotdigital": dotdigital }),
+    )
+    .await;
 }
 
 pub async fn faults(sandbox: &RunningSandbox, faults: Value) {

@@ -16,8 +16,16 @@ async fn encode_writes_the_documented_array_byte_for_byte() {
     let sb = common::start_sandbox(20).await;
     let p = provider(&sb, "orders", "contact");
     let records = [
-        record("ORD-1", "ann@example.org", json!({"orderTotal": 42.5, "lines": [{"sku": "A-1", "qty": 2}]})),
-        record("q\"uote\\d", "1234567", json!({"note": "line\nbreak é", "z": null, "a": true})),
+        record(
+            "ORD-1",
+            "ann@example.org",
+            json!({"orderTotal": 42.5, "lines": [{"sku": "A-1", "qty": 2}]}),
+        ),
+        record(
+            "q\"uote\\d",
+            "1234567",
+            json!({"note": "line\nbreak é", "z": null, "a": true}),
+        ),
     ];
     let body = p.encode(BatchKind::Upsert, &records).unwrap();
     let want = concat!(
@@ -28,8 +36,16 @@ async fn encode_writes_the_documented_array_byte_for_byte() {
     assert_eq!(&p.encode(BatchKind::Upsert, &[]).unwrap()[..], b"[]");
 
     let account = provider(&sb, "resorts", "account");
-    let body = account.encode(BatchKind::Upsert, &[record("R-1", "account", json!({"a": 1}))]).unwrap();
-    assert_eq!(&body[..], br#"[{"key":"R-1","contactIdentifier":"account","json":{"a":1}}]"#);
+    let body = account
+        .encode(
+            BatchKind::Upsert,
+            &[record("R-1", "account", json!({"a": 1}))],
+        )
+        .unwrap();
+    assert_eq!(
+        &body[..],
+        br#"[{"key":"R-1","contactIdentifier":"account","json":{"a":1}}]"#
+    );
 }
 
 #[tokio::test]
@@ -37,14 +53,27 @@ async fn encode_refuses_what_the_import_cannot_take() {
     let sb = common::start_sandbox(20).await;
     let p = provider(&sb, "orders", "contact");
     let ok = [record("ORD-1", "ann@example.org", json!({"a": 1}))];
-    assert!(matches!(p.encode(BatchKind::Delete, &ok), Err(ProviderError::Permanent { .. })));
+    assert!(matches!(
+        p.encode(BatchKind::Delete, &ok),
+        Err(ProviderError::Permanent { .. })
+    ));
     let mut no_contact = record("ORD-2", "x", json!({}));
     no_contact.contact = None;
     let err = p.encode(BatchKind::Upsert, &[no_contact]).unwrap_err();
     assert!(err.to_string().contains("ORD-2"), "{err}");
-    assert!(p.encode(BatchKind::Upsert, &[record("ORD-3", "account", json!({}))]).is_err());
+    assert!(
+        p.encode(BatchKind::Upsert, &[record("ORD-3", "account", json!({}))])
+            .is_err()
+    );
     let account = provider(&sb, "resorts", "account");
-    assert!(account.encode(BatchKind::Upsert, &[record("R-1", "ann@example.org", json!({}))]).is_err());
+    assert!(
+        account
+            .encode(
+                BatchKind::Upsert,
+                &[record("R-1", "ann@example.org", json!({}))]
+            )
+            .is_err()
+    );
 }
 
 /// Maps every row of `text` (a source file of `format`) with the plan's `Mapper`, and returns
@@ -64,7 +93,14 @@ fn mapped(spec_value: serde_json::Value, text: &str, format: Format) -> (Vec<Chu
             Outcome::Invalid { reason, .. } => panic!("row did not map: {reason}"),
         };
         let (key, contact, json) = session.record(&row).unwrap();
-        records.push(ChunkRecord { key, key_hash: 0, content_hash: 0, line: 0, contact, record: json });
+        records.push(ChunkRecord {
+            key,
+            key_hash: 0,
+            content_hash: 0,
+            line: 0,
+            contact,
+            record: json,
+        });
     }
     (records, predicted)
 }
@@ -97,14 +133,32 @@ async fn encoded_length_is_what_the_plan_predicts_for_csv_rows() {
     for scope in ["contact", "account"] {
         let (records, predicted) = mapped(spec_json(scope, "csv"), csv, Format::Csv);
         assert_eq!(records.len(), 3);
-        let p = DotdigitalProvider::new(&serde_json::from_value(spec_json(scope, "csv")).unwrap(), context(&sb)).unwrap();
+        let p = DotdigitalProvider::new(
+            &serde_json::from_value(spec_json(scope, "csv")).unwrap(),
+            context(&sb),
+        )
+        .unwrap();
         let body = p.encode(BatchKind::Upsert, &records).unwrap();
-        assert_eq!(body.len() as u64, predicted, "{scope}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            body.len() as u64,
+            predicted,
+            "{scope}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            String::from_utf8_lossy(&body).contains(r#"{"key":"ORD \"2\"","#),
+            "the quoted key is escaped"
+        );
         // One record alone, too (the per-upload bracket byte).
-        let one = p.encode(BatchKind::Upsert, &records[1..2]).unwrap();
-        let (_, predicted_one) = mapped(spec_json(scope, "csv"), &format!("{}\n{}", csv.lines().next().unwrap(), "ORD-1,ann@example.org,42.5,EUR,plain\n"), Format::Csv);
-        assert_eq!(p.encode(BatchKind::Upsert, &records[..1]).unwrap().len() as u64, predicted_one);
-        assert!(one.starts_with(b"[{\"key\":\"ORD \\\"2\\\"\""));
+        let (first, predicted_one) = mapped(
+            spec_json(scope, "csv"),
+            "order_id,email,total,currency,note\nORD-1,ann@example.org,42.5,EUR,plain\n",
+            Format::Csv,
+        );
+        assert_eq!(
+            p.encode(BatchKind::Upsert, &first).unwrap().len() as u64,
+            predicted_one
+        );
     }
 }
 
@@ -118,11 +172,44 @@ async fn encoded_length_is_what_the_plan_predicts_for_json_lines() {
         "\n",
     );
     let (records, predicted) = mapped(spec_json("contact", "jsonl"), jsonl, Format::Jsonl);
-    let p = DotdigitalProvider::new(&serde_json::from_value(spec_json("contact", "jsonl")).unwrap(), context(&sb)).unwrap();
+    let p = DotdigitalProvider::new(
+        &serde_json::from_value(spec_json("contact", "jsonl")).unwrap(),
+        context(&sb),
+    )
+    .unwrap();
     let body = p.encode(BatchKind::Upsert, &records).unwrap();
-    assert_eq!(body.len() as u64, predicted, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        body.len() as u64,
+        predicted,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     // Typed values keep their type in `json`.
     let sent: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent[0]["json"]["orderTotal"], json!(42.5));
     assert_eq!(sent[0]["json"]["meta"]["note"]["lines"][0]["qty"], json!(2));
+}
+
+/// A JSON Lines key (or contact id) that is a number goes on the wire as a string, as the API
+/// types it; the plan's size model counts it as a bare number, 2 bytes short per record.
+/// Un-ignore once `source::map::Session::size` sizes envelope leaves as strings.
+#[tokio::test]
+#[ignore = "the plan's Mapper sizes a numeric key/contact without its quotes (src/source/map/session.rs)"]
+async fn numeric_keys_are_sent_as_strings_and_predicted_so() {
+    let sb = common::start_sandbox(20).await;
+    let jsonl = "{\"order_id\": 10001, \"email\": \"ann@example.org\", \"total\": 1, \"currency\": \"EUR\", \"note\": null}\n";
+    let (records, predicted) = mapped(spec_json("contact", "jsonl"), jsonl, Format::Jsonl);
+    let p = DotdigitalProvider::new(
+        &serde_json::from_value(spec_json("contact", "jsonl")).unwrap(),
+        context(&sb),
+    )
+    .unwrap();
+    let body = p.encode(BatchKind::Upsert, &records).unwrap();
+    assert!(body.starts_with(br#"[{"key":"10001","#));
+    assert_eq!(
+        body.len() as u64,
+        predicted,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 }

@@ -34,7 +34,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,9 +61,17 @@ impl Client {
     /// `POST .../import/{collectionName}` with an encoded JSON array of records; the answer is
     /// 202 with the new import's id. `collection` must already be a valid name (letters,
     /// digits, `_`, `-`), so it needs no escaping in the path.
-    pub async fn start_import(&self, collection: &str, body: Bytes) -> Result<Import, ProviderError> {
+    pub async fn start_import(
+        &self,
+        collection: &str,
+        body: Bytes,
+    ) -> Result<Import, ProviderError> {
         let url = format!("{}{IMPORTS}/{collection}", self.base_url);
-        let request = self.http.post(url).header(CONTENT_TYPE, "application/json").body(body);
+        let request = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
         self.call("bulk import", request).await
     }
 
@@ -73,12 +83,20 @@ impl Client {
 
     /// `GET .../import/{importId}/report`: counters and one fault per rejected record.
     pub async fn import_report(&self, import_id: &str) -> Result<Report, ProviderError> {
-        let url = format!("{}{IMPORTS}/{}/report", self.base_url, checked_id(import_id)?);
+        let url = format!(
+            "{}{IMPORTS}/{}/report",
+            self.base_url,
+            checked_id(import_id)?
+        );
         self.call("import report", self.http.get(url)).await
     }
 
     /// Sends one request after the rate limiter allows it, and parses a success answer.
-    async fn call<T: DeserializeOwned>(&self, what: &str, request: RequestBuilder) -> Result<T, ProviderError> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        request: RequestBuilder,
+    ) -> Result<T, ProviderError> {
         self.limiter.until_ready().await;
         let response = request
             .basic_auth(self.user.expose(), Some(self.password.expose()))
@@ -89,7 +107,10 @@ impl Client {
             .map_err(|e| errors::transport(what, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| errors::transport(what, &e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| errors::transport(what, &e))?;
         if !status.is_success() {
             return Err(errors::classify(what, status, &headers, &body));
         }
@@ -97,16 +118,23 @@ impl Client {
     }
 }
 
-fn parse<T: DeserializeOwned>(what: &str, status: StatusCode, body: &[u8]) -> Result<T, ProviderError> {
+fn parse<T: DeserializeOwned>(
+    what: &str,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T, ProviderError> {
     serde_json::from_slice(body).map_err(|e| errors::unexpected(what, status, &e))
 }
 
 /// An import id is a GUID; anything else (a damaged journal entry) must not reach the URL.
 fn checked_id(id: &str) -> Result<&str, ProviderError> {
-    if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         Ok(id)
     } else {
-        Err(ProviderError::Permanent { message: format!("`{id}` is not a Dotdigital import id") })
+        Err(ProviderError::Permanent {
+            message: format!("`{id}` is not a Dotdigital import id"),
+        })
     }
 }
 

@@ -43,7 +43,10 @@ pub fn sandbox_endpoint(sandbox_url: &str) -> Endpoint {
 
 /// The endpoint of a project connection. `env` looks up environment variables; the error
 /// names the variable that is missing or empty, never a value.
-pub fn endpoint(conn: &Connection, env: &dyn Fn(&str) -> Option<String>) -> Result<Endpoint, String> {
+pub fn endpoint(
+    conn: &Connection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Endpoint, String> {
     match conn {
         Connection::Dotdigital { url, user_env, password_env } => {
             let url = url.trim().trim_end_matches('/');
@@ -74,7 +77,10 @@ fn basic_endpoint(base_url: String, user: Secret, password: Secret) -> Endpoint 
     let mut credentials = BTreeMap::new();
     credentials.insert("user", user);
     credentials.insert("password", password);
-    Endpoint { base_url, credentials }
+    Endpoint {
+        base_url,
+        credentials,
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +104,10 @@ mod tests {
         };
         let ep = endpoint(&conn(), &env).unwrap();
         assert_eq!(ep.base_url, "https://r1-api.dotdigital.com");
-        assert_eq!(ep.credential("user").unwrap().expose(), "apiuser-1@apiconnector.com");
+        assert_eq!(
+            ep.credential("user").unwrap().expose(),
+            "apiuser-1@apiconnector.com"
+        );
         assert_eq!(ep.credential("password").unwrap().expose(), "s3cret!");
     }
 
@@ -108,7 +117,10 @@ mod tests {
         let err = endpoint(&conn(), &env).unwrap_err();
         assert_eq!(err, "environment variable `DD_PASS` is not set");
         let empty = |_: &str| Some(String::new());
-        assert_eq!(endpoint(&conn(), &empty).unwrap_err(), "environment variable `DD_USER` is empty");
+        assert_eq!(
+            endpoint(&conn(), &empty).unwrap_err(),
+            "environment variable `DD_USER` is empty"
+        );
     }
 
     #[test]
@@ -116,8 +128,13 @@ mod tests {
         let ep = sandbox_endpoint("http://127.0.0.1:8787/");
         assert_eq!(ep.base_url, "http://127.0.0.1:8787/dotdigital");
         assert_eq!(ep.credential("user").unwrap().expose(), "sandbox");
-        let running = Connection::Sandbox { url: Some("http://127.0.0.1:9".into()) };
-        assert_eq!(endpoint(&running, &|_| None).unwrap().base_url, "http://127.0.0.1:9/dotdigital");
+        let running = Connection::Sandbox {
+            url: Some("http://127.0.0.1:9".into()),
+        };
+        assert_eq!(
+            endpoint(&running, &|_| None).unwrap().base_url,
+            "http://127.0.0.1:9/dotdigital"
+        );
         assert!(endpoint(&Connection::Sandbox { url: None }, &|_| None).is_err());
     }
 

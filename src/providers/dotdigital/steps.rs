@@ -11,8 +11,8 @@ use bytes::Bytes;
 use super::client::Client;
 use super::wire::{Fault, ImportRecord, ImportState, describe_reason};
 use crate::providers::{
-    Batching, BatchKind, ChunkRecord, ClientContext, PollStatus, Provider, ProviderError, RejectAt, RemoteBatch,
-    RemoteReject,
+    BatchKind, Batching, ChunkRecord, ClientContext, PollStatus, Provider, ProviderError, RejectAt,
+    RemoteBatch, RemoteReject,
 };
 use crate::spec::types::dotdigital::{Scope, collection_name_ok};
 use crate::spec::types::{Spec, Target};
@@ -33,16 +33,26 @@ impl DotdigitalProvider {
     pub fn new(spec: &Spec, cx: ClientContext) -> Result<Self, ProviderError> {
         let Target::TransactionalData(t) = &spec.target else {
             return Err(ProviderError::Permanent {
-                message: format!("job `{}` is not a dotdigital transactional_data job", spec.job),
+                message: format!(
+                    "job `{}` is not a dotdigital transactional_data job",
+                    spec.job
+                ),
             });
         };
         // The name goes into the URL path unescaped: only validated names may get there.
         if !collection_name_ok(&t.collection, t.allow_dashes) {
             return Err(ProviderError::Permanent {
-                message: format!("`{}` is not a valid Dotdigital collection name", t.collection),
+                message: format!(
+                    "`{}` is not a valid Dotdigital collection name",
+                    t.collection
+                ),
             });
         }
-        Ok(Self { client: Client::new(&cx)?, collection: t.collection.clone(), scope: t.scope })
+        Ok(Self {
+            client: Client::new(&cx)?,
+            collection: t.collection.clone(),
+            scope: t.scope,
+        })
     }
 
     /// Overrides the per-call timeout (default: the 121 s the notes ask clients to allow).
@@ -55,12 +65,18 @@ impl DotdigitalProvider {
     fn contact<'r>(&self, record: &'r ChunkRecord) -> Result<&'r str, ProviderError> {
         match (self.scope, record.contact.as_deref()) {
             (Scope::Account, Some(c)) if c != ACCOUNT => Err(ProviderError::Permanent {
-                message: format!("record `{}`: an account-scoped collection takes contact identifier `account`, not `{c}`", record.key),
+                message: format!(
+                    "record `{}`: an account-scoped collection takes contact identifier `account`, not `{c}`",
+                    record.key
+                ),
             }),
             (Scope::Account, _) => Ok(ACCOUNT),
             (Scope::Contact, Some(c)) if !c.is_empty() && c != ACCOUNT => Ok(c),
             (Scope::Contact, _) => Err(ProviderError::Permanent {
-                message: format!("record `{}` has no contact identifier (a contact-scoped collection needs an email or a contact id)", record.key),
+                message: format!(
+                    "record `{}` has no contact identifier (a contact-scoped collection needs an email or a contact id)",
+                    record.key
+                ),
             }),
         }
     }
@@ -75,15 +91,25 @@ impl Provider for DotdigitalProvider {
     /// bytes the plan's size model counts.
     fn encode(&self, kind: BatchKind, records: &[ChunkRecord]) -> Result<Bytes, ProviderError> {
         if kind == BatchKind::Delete {
-            return Err(ProviderError::Permanent { message: "the Dotdigital bulk import cannot delete records".into() });
+            return Err(ProviderError::Permanent {
+                message: "the Dotdigital bulk import cannot delete records".into(),
+            });
         }
         let body = records
             .iter()
-            .map(|r| Ok(ImportRecord { key: &r.key, contact_identifier: self.contact(r)?, json: &r.record }))
+            .map(|r| {
+                Ok(ImportRecord {
+                    key: &r.key,
+                    contact_identifier: self.contact(r)?,
+                    json: &r.record,
+                })
+            })
             .collect::<Result<Vec<_>, ProviderError>>()?;
         serde_json::to_vec(&body)
             .map(Bytes::from)
-            .map_err(|e| ProviderError::Permanent { message: format!("cannot encode the Dotdigital import: {e}") })
+            .map_err(|e| ProviderError::Permanent {
+                message: format!("cannot encode the Dotdigital import: {e}"),
+            })
     }
 
     /// Nothing to open: every upload starts its own import.
@@ -99,35 +125,56 @@ impl Provider for DotdigitalProvider {
     /// Starts the bulk import of one chunk; its id is what `poll` and `rejects` take. The
     /// call is not idempotent (§9.2): a lost answer may hide an accepted import, which is
     /// harmless for data because records upsert by key.
-    async fn upload(&self, _batch: &RemoteBatch, _chunk: usize, body: Bytes) -> Result<Option<String>, ProviderError> {
+    async fn upload(
+        &self,
+        _batch: &RemoteBatch,
+        _chunk: usize,
+        body: Bytes,
+    ) -> Result<Option<String>, ProviderError> {
         let import = self.client.start_import(&self.collection, body).await?;
         if import.id.is_empty() {
-            return Err(ProviderError::Permanent { message: "Dotdigital accepted the import but gave no import id".into() });
+            return Err(ProviderError::Permanent {
+                message: "Dotdigital accepted the import but gave no import id".into(),
+            });
         }
         Ok(Some(import.id))
     }
 
     async fn start(&self, _batch: &RemoteBatch) -> Result<String, ProviderError> {
-        Err(ProviderError::Permanent { message: "Dotdigital imports start on upload; there is no separate start".into() })
+        Err(ProviderError::Permanent {
+            message: "Dotdigital imports start on upload; there is no separate start".into(),
+        })
     }
 
-    async fn poll(&self, _batch: &RemoteBatch, remote_id: &str) -> Result<PollStatus, ProviderError> {
+    async fn poll(
+        &self,
+        _batch: &RemoteBatch,
+        remote_id: &str,
+    ) -> Result<PollStatus, ProviderError> {
         let import = self.client.import_status(remote_id).await?;
         Ok(match ImportState::of(&import.status) {
             ImportState::Pending(status) => PollStatus::Running(status),
             ImportState::Finished => PollStatus::Done,
-            ImportState::Failed => PollStatus::Failed(format!("Dotdigital import {remote_id} failed; none of its records were imported")),
+            ImportState::Failed => PollStatus::Failed(format!(
+                "Dotdigital import {remote_id} failed; none of its records were imported"
+            )),
         })
     }
 
     /// The report's faults, one per rejected record, by record key. Records of unknown
     /// contacts are among them although the import answered 202 (§5).
-    async fn rejects(&self, _batch: &RemoteBatch, remote_id: &str) -> Result<Vec<RemoteReject>, ProviderError> {
+    async fn rejects(
+        &self,
+        _batch: &RemoteBatch,
+        remote_id: &str,
+    ) -> Result<Vec<RemoteReject>, ProviderError> {
         let report = self.client.import_report(remote_id).await?;
         let faults = report.faults.unwrap_or_default();
         // A record missing from the faults would be taken as accepted: refuse a report whose
         // counters say more records were not imported than it lists.
-        let not_imported = report.total_rejected.max(report.total_items.saturating_sub(report.total_imported));
+        let not_imported = report
+            .total_rejected
+            .max(report.total_items.saturating_sub(report.total_imported));
         if (faults.len() as u64) < not_imported {
             return Err(ProviderError::Permanent {
                 message: format!(
@@ -150,5 +197,9 @@ fn reject(fault: Fault) -> RemoteReject {
     if let Some(detail) = fault.detail.filter(|d| !d.trim().is_empty()) {
         reason = format!("{reason}: {detail}");
     }
-    RemoteReject { at: RejectAt::Key(fault.key.unwrap_or_default()), code, reason }
+    RemoteReject {
+        at: RejectAt::Key(fault.key.unwrap_or_default()),
+        code,
+        reason,
+    }
 }

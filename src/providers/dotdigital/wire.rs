@@ -96,15 +96,21 @@ pub fn error_code(message: &str) -> Option<&str> {
 pub fn describe_reason(reason: &str) -> &'static str {
     match reason {
         "InvalidClientKey" => "the record key is invalid (empty, too long or bad characters)",
-        "InvalidContactIdentifier" => "the contact identifier is not an email, a contact id or `account`, or does not fit the collection's scope",
+        "InvalidContactIdentifier" => {
+            "the contact identifier is not an email, a contact id or `account`, or does not fit the collection's scope"
+        }
         "InvalidJson" => "the record is not valid JSON",
         "DuplicateKey" => "the same key appears more than once in the import",
         "ContactIdDoesNotExist" => "no contact has this id (the import never creates contacts)",
-        "ContactEmailDoesNotExist" => "no contact has this email address (the import never creates contacts)",
+        "ContactEmailDoesNotExist" => {
+            "no contact has this email address (the import never creates contacts)"
+        }
         "JsonKeyTooLong" => "a property name is too long",
         "JsonKeyInvalidCharacters" => "a property name has forbidden characters",
         "JsonValueTooLong" => "a string value is too long",
-        "JsonValueIncompatibleWithSchema" => "a value's type differs from the type the collection has for that property",
+        "JsonValueIncompatibleWithSchema" => {
+            "a value's type differs from the type the collection has for that property"
+        }
         "JsonNumberValueTooLarge" => "a number is out of range",
         "JsonDoesNotMatchSchema" => "the record does not match the collection's schema",
         "JsonContainsDashUnderscoreClash" => "two property names differ only by `-` and `_`",
@@ -113,7 +119,9 @@ pub fn describe_reason(reason: &str) -> &'static str {
         "TooManyDistinctKeyValuePairs" => "the collection has too many distinct properties",
         "ContactPhoneNumberDoesNotExist" => "no contact has this phone number",
         "InvalidContactIdentifierType" => "this kind of contact identifier is not allowed",
-        "KeyExistingForDifferentContact" => "the key already belongs to another contact in this collection",
+        "KeyExistingForDifferentContact" => {
+            "the key already belongs to another contact in this collection"
+        }
         "ContactCustomIdentifierValueDoesNotExist" => "no contact has this custom identifier",
         "JsonContainsNestedArray" => "an array is directly inside an array",
         _ => "rejected by Dotdigital",
@@ -126,25 +134,39 @@ mod tests {
 
     #[test]
     fn error_codes_in_both_spellings() {
-        assert_eq!(error_code("Error: ERROR_IMPORT_NOT_FOUND"), Some("ERROR_IMPORT_NOT_FOUND"));
         assert_eq!(
-            error_code("Collection name is not valid. ERROR_TRANSACTIONAL_DATA_INVALID_COLLECTION_NAME"),
+            error_code("Error: ERROR_IMPORT_NOT_FOUND"),
+            Some("ERROR_IMPORT_NOT_FOUND")
+        );
+        assert_eq!(
+            error_code(
+                "Collection name is not valid. ERROR_TRANSACTIONAL_DATA_INVALID_COLLECTION_NAME"
+            ),
             Some("ERROR_TRANSACTIONAL_DATA_INVALID_COLLECTION_NAME")
         );
         assert_eq!(error_code("ERROR_A1 then ERROR_B2."), Some("ERROR_B2"));
-        assert_eq!(error_code("Authorization has been denied for this request."), None);
+        assert_eq!(
+            error_code("Authorization has been denied for this request."),
+            None
+        );
         assert_eq!(error_code("ERROR_"), None);
     }
 
     #[test]
     fn responses_parse_in_either_case() {
         let a: Import = serde_json::from_str(r#"{"Id":"g","Status":"NotStarted"}"#).unwrap();
-        assert_eq!((a.id.as_str(), ImportState::of(&a.status)), ("g", ImportState::Pending("NotStarted".into())));
+        assert_eq!(
+            (a.id.as_str(), ImportState::of(&a.status)),
+            ("g", ImportState::Pending("NotStarted".into()))
+        );
         let r: Report = serde_json::from_str(r#"{"TotalItems":2,"TotalImported":1,"TotalRejected":1,"Faults":[{"Key":"k","Reason":"InvalidJson"}]}"#).unwrap();
         assert_eq!((r.total_items, r.total_rejected), (2, 1));
         let faults = r.faults.unwrap();
         assert_eq!(faults[0].key.as_deref(), Some("k"));
-        let null: Report = serde_json::from_str(r#"{"totalItems":0,"totalImported":0,"totalRejected":0,"faults":null}"#).unwrap();
+        let null: Report = serde_json::from_str(
+            r#"{"totalItems":0,"totalImported":0,"totalRejected":0,"faults":null}"#,
+        )
+        .unwrap();
         assert!(null.faults.is_none());
     }
 
@@ -152,6 +174,9 @@ mod tests {
     fn statuses() {
         assert_eq!(ImportState::of("Finished"), ImportState::Finished);
         assert_eq!(ImportState::of("Failed"), ImportState::Failed);
-        assert_eq!(ImportState::of("NotAvailableInThisVersion"), ImportState::Pending("NotAvailableInThisVersion".into()));
+        assert_eq!(
+            ImportState::of("NotAvailableInThisVersion"),
+            ImportState::Pending("NotAvailableInThisVersion".into())
+        );
     }
 }
