@@ -145,22 +145,20 @@ async fn encoded_length_is_what_the_plan_predicts_for_csv_rows() {
             "{scope}: {}",
             String::from_utf8_lossy(&body)
         );
+        assert!(
+            String::from_utf8_lossy(&body).contains(r#"{"key":"ORD \"2\"","#),
+            "the quoted key is escaped"
+        );
         // One record alone, too (the per-upload bracket byte).
-        let one = p.encode(BatchKind::Upsert, &records[1..2]).unwrap();
-        let (_, predicted_one) = mapped(
+        let (first, predicted_one) = mapped(
             spec_json(scope, "csv"),
-            &format!(
-                "{}\n{}",
-                csv.lines().next().unwrap(),
-                "ORD-1,ann@example.org,42.5,EUR,plain\n"
-            ),
+            "order_id,email,total,currency,note\nORD-1,ann@example.org,42.5,EUR,plain\n",
             Format::Csv,
         );
         assert_eq!(
-            p.encode(BatchKind::Upsert, &records[..1]).unwrap().len() as u64,
+            p.encode(BatchKind::Upsert, &first).unwrap().len() as u64,
             predicted_one
         );
-        assert!(one.starts_with(b"[{\"key\":\"ORD \\\"2\\\"\""));
     }
 }
 
@@ -190,4 +188,28 @@ async fn encoded_length_is_what_the_plan_predicts_for_json_lines() {
     let sent: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent[0]["json"]["orderTotal"], json!(42.5));
     assert_eq!(sent[0]["json"]["meta"]["note"]["lines"][0]["qty"], json!(2));
+}
+
+/// A JSON Lines key (or contact id) that is a number goes on the wire as a string, as the API
+/// types it; the plan's size model counts it as a bare number, 2 bytes short per record.
+/// Un-ignore once `source::map::Session::size` sizes envelope leaves as strings.
+#[tokio::test]
+#[ignore = "the plan's Mapper sizes a numeric key/contact without its quotes (src/source/map/session.rs)"]
+async fn numeric_keys_are_sent_as_strings_and_predicted_so() {
+    let sb = common::start_sandbox(20).await;
+    let jsonl = "{\"order_id\": 10001, \"email\": \"ann@example.org\", \"total\": 1, \"currency\": \"EUR\", \"note\": null}\n";
+    let (records, predicted) = mapped(spec_json("contact", "jsonl"), jsonl, Format::Jsonl);
+    let p = DotdigitalProvider::new(
+        &serde_json::from_value(spec_json("contact", "jsonl")).unwrap(),
+        context(&sb),
+    )
+    .unwrap();
+    let body = p.encode(BatchKind::Upsert, &records).unwrap();
+    assert!(body.starts_with(br#"[{"key":"10001","#));
+    assert_eq!(
+        body.len() as u64,
+        predicted,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 }

@@ -197,11 +197,14 @@ async fn latency_beyond_the_call_timeout_is_retryable() {
     assert!(e.to_string().to_lowercase().contains("timed out"), "{e}");
 }
 
+/// What a classified error must look like.
+type Expect = fn(&ProviderError) -> bool;
+
 #[tokio::test]
 async fn vendor_codes_are_classified() {
     let sb = common::start_sandbox(20).await;
     let p = provider(&sb, "orders", "contact");
-    let cases: [(&str, fn(&ProviderError) -> bool); 6] = [
+    let cases: [(&str, Expect); 6] = [
         ("ERROR_TRANSACTIONAL_DATA_INVALID_COLLECTION_NAME", |e| {
             matches!(e, ProviderError::Permanent { .. })
         }),

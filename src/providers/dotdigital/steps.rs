@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::client::Client;
-use super::wire::{Fault, ImportRecord, ImportState, describe_reason};
+use super::wire::{Fault, ImportRecord, ImportState, Report, describe_reason};
 use crate::providers::{
     BatchKind, Batching, ChunkRecord, ClientContext, PollStatus, Provider, ProviderError, RejectAt,
     RemoteBatch, RemoteReject,
@@ -169,21 +169,7 @@ impl Provider for DotdigitalProvider {
         remote_id: &str,
     ) -> Result<Vec<RemoteReject>, ProviderError> {
         let report = self.client.import_report(remote_id).await?;
-        let faults = report.faults.unwrap_or_default();
-        // A record missing from the faults would be taken as accepted: refuse a report whose
-        // counters say more records were not imported than it lists.
-        let not_imported = report
-            .total_rejected
-            .max(report.total_items.saturating_sub(report.total_imported));
-        if (faults.len() as u64) < not_imported {
-            return Err(ProviderError::Permanent {
-                message: format!(
-                    "Dotdigital import {remote_id}: the report counts {not_imported} records not imported but lists {} faults",
-                    faults.len()
-                ),
-            });
-        }
-        Ok(faults.into_iter().map(reject).collect())
+        rejects_of(remote_id, report)
     }
 
     async fn close_batch(&self, _batch: &RemoteBatch) -> Result<(), ProviderError> {
@@ -191,6 +177,26 @@ impl Provider for DotdigitalProvider {
     }
 }
 
+/// The rejects of a report. A record missing from the faults would be taken as accepted, so a
+/// report whose counters say more records were not imported than it lists is refused.
+fn rejects_of(remote_id: &str, report: Report) -> Result<Vec<RemoteReject>, ProviderError> {
+    let faults = report.faults.unwrap_or_default();
+    let not_imported = report
+        .total_rejected
+        .max(report.total_items.saturating_sub(report.total_imported));
+    if (faults.len() as u64) < not_imported {
+        return Err(ProviderError::Permanent {
+            message: format!(
+                "Dotdigital import {remote_id}: the report counts {not_imported} records not imported but lists {} faults",
+                faults.len()
+            ),
+        });
+    }
+    Ok(faults.into_iter().map(reject).collect())
+}
+
+/// One fault as a reject. A fault without a key (the vendor marks it nullable) cannot name
+/// its record; it is kept, under an empty key, so the report still shows it.
 fn reject(fault: Fault) -> RemoteReject {
     let code = fault.reason.unwrap_or_else(|| "Unknown".to_owned());
     let mut reason = describe_reason(&code).to_owned();
@@ -201,5 +207,43 @@ fn reject(fault: Fault) -> RemoteReject {
         at: RejectAt::Key(fault.key.unwrap_or_default()),
         code,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(text: &str) -> Report {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn faults_become_rejects_by_key() {
+        let r = report(
+            r#"{"totalItems":3,"totalImported":1,"totalRejected":2,"faults":[
+                {"key":"ORD-2","reason":"ContactIdDoesNotExist","detail":null},
+                {"key":"ORD-3","reason":"InvalidJson","detail":"line 1"}]}"#,
+        );
+        let rejects = rejects_of("id", r).unwrap();
+        assert_eq!(rejects[0].at, RejectAt::Key("ORD-2".into()));
+        assert_eq!(rejects[0].code, "ContactIdDoesNotExist");
+        assert_eq!(rejects[1].reason, "the record is not valid JSON: line 1");
+    }
+
+    #[test]
+    fn a_report_listing_fewer_faults_than_it_counts_is_refused() {
+        let short = report(
+            r#"{"totalItems":3,"totalImported":1,"totalRejected":2,"faults":[{"key":"a","reason":"InvalidJson"}]}"#,
+        );
+        assert!(matches!(
+            rejects_of("id", short),
+            Err(ProviderError::Permanent { .. })
+        ));
+        let uncounted =
+            report(r#"{"totalItems":3,"totalImported":1,"totalRejected":0,"faults":null}"#);
+        assert!(rejects_of("id", uncounted).is_err());
+        let clean = report(r#"{"totalItems":3,"totalImported":3,"totalRejected":0,"faults":null}"#);
+        assert_eq!(rejects_of("id", clean).unwrap(), vec![]);
     }
 }
