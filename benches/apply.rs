@@ -37,19 +37,41 @@ limits:
 "#;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (Some(base), Some(mutated)) = (args.first(), args.get(1)) else {
         eprintln!("usage: cargo bench --bench apply -- BASE.csv MUTATED.csv");
         return;
     };
-    let bin = [PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bulkspec"), PathBuf::from("/work/target-main/release/bulkspec")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("build it first: cargo build --release");
-    let mut sandbox = Command::new(&bin).args(["sandbox", "--listen", "127.0.0.1:0", "--processing-time", "0ms"]).stderr(Stdio::piped()).spawn().unwrap();
+    let bin = [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bulkspec"),
+        PathBuf::from("/work/target-main/release/bulkspec"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("build it first: cargo build --release");
+    let mut sandbox = Command::new(&bin)
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--processing-time",
+            "0ms",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
-    BufReader::new(sandbox.stderr.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+    BufReader::new(sandbox.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bulkspec.yaml"), "version: 1\n").unwrap();
     std::fs::create_dir(dir.path().join("specs")).unwrap();
@@ -57,21 +79,41 @@ fn main() {
     link(base, &dir.path().join("specs/data.csv"));
     let run = |args: &[&str]| {
         let t = Instant::now();
-        let o = Command::new(&bin).current_dir(dir.path()).env("BULKSPEC_SANDBOX_URL", &url).args(args).output().unwrap();
+        let o = Command::new(&bin)
+            .current_dir(dir.path())
+            .env("BULKSPEC_SANDBOX_URL", &url)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         (t.elapsed().as_secs_f64(), o)
     };
     let (plan_s, _) = run(&["-q", "--format", "json", "plan"]);
     let (apply_s, _) = run(&["-q", "--format", "json", "apply", "--auto-approve"]);
     let stats1 = stats(&url);
-    println!("first: plan_s={plan_s:.2} apply_s={apply_s:.2} ratio={:.2} uploads={} polls={}", apply_s / plan_s, uploads(&stats1).0, polls(&stats1));
+    println!(
+        "first: plan_s={plan_s:.2} apply_s={apply_s:.2} ratio={:.2} uploads={} polls={}",
+        apply_s / plan_s,
+        uploads(&stats1).0,
+        polls(&stats1)
+    );
     let (_, o) = run(&["-q", "--format", "json", "apply", "--auto-approve"]);
     let stats2 = stats(&url);
-    println!("unchanged re-apply: data_requests={} ({})", uploads(&stats2).0 - uploads(&stats1).0, String::from_utf8_lossy(&o.stdout).trim());
+    println!(
+        "unchanged re-apply: data_requests={} ({})",
+        uploads(&stats2).0 - uploads(&stats1).0,
+        String::from_utf8_lossy(&o.stdout).trim()
+    );
     link(mutated, &dir.path().join("specs/data.csv"));
     let (_, o) = run(&["-q", "--format", "json", "plan"]);
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let step = plan["jobs"][0]["steps"].as_array().unwrap().iter().find(|s| s["kind"] == "upload").cloned().unwrap();
+    let step = plan["jobs"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "upload")
+        .cloned()
+        .unwrap();
     let (apply5_s, _) = run(&["-q", "--format", "json", "apply", "--auto-approve"]);
     let stats3 = stats(&url);
     let sent = uploads(&stats3).1 - uploads(&stats2).1;
@@ -91,14 +133,28 @@ fn link(from: &str, to: &Path) {
 }
 
 fn stats(url: &str) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async { reqwest::get(format!("{url}/_sandbox/stats")).await.unwrap().json().await.unwrap() })
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(format!("{url}/_sandbox/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
 }
 
 /// (requests, bytes) of the import endpoints.
 fn uploads(s: &serde_json::Value) -> (u64, u64) {
     let mut n = (0, 0);
-    for (name, e) in s["providers"]["marketo"]["endpoints"].as_object().into_iter().flatten() {
+    for (name, e) in s["providers"]["marketo"]["endpoints"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         if name.starts_with("POST") && name.contains("/import") {
             n.0 += e["requests"].as_u64().unwrap_or(0);
             n.1 += e["bytes_received"].as_u64().unwrap_or(0);
@@ -108,5 +164,11 @@ fn uploads(s: &serde_json::Value) -> (u64, u64) {
 }
 
 fn polls(s: &serde_json::Value) -> u64 {
-    s["providers"]["marketo"]["endpoints"].as_object().into_iter().flatten().filter(|(n, _)| n.contains("/status")).map(|(_, e)| e["requests"].as_u64().unwrap_or(0)).sum()
+    s["providers"]["marketo"]["endpoints"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(n, _)| n.contains("/status"))
+        .map(|(_, e)| e["requests"].as_u64().unwrap_or(0))
+        .sum()
 }

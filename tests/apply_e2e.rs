@@ -194,7 +194,11 @@ fn every_provider_end_to_end_and_reapply_sends_nothing() {
     let status: Value = serde_json::from_slice(&o.stdout).unwrap();
     let jobs = status["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 5);
-    assert!(jobs.iter().all(|j| j["in_flight"] == json!([]) && j["lock"].is_null()), "{status}");
+    assert!(
+        jobs.iter()
+            .all(|j| j["in_flight"] == json!([]) && j["lock"].is_null()),
+        "{status}"
+    );
     let before = data_requests(&sb);
     let o = bulkspec(dir.path(), Some(&sb), &["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));

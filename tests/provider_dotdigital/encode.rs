@@ -194,7 +194,6 @@ async fn encoded_length_is_what_the_plan_predicts_for_json_lines() {
 /// types it; the plan's size model counts it as a bare number, 2 bytes short per record.
 /// Un-ignore once `source::map::Session::size` sizes envelope leaves as strings.
 #[tokio::test]
-#[ignore = "the plan's Mapper sizes a numeric key/contact without its quotes (src/source/map/session.rs)"]
 async fn numeric_keys_are_sent_as_strings_and_predicted_so() {
     let sb = common::start_sandbox(20).await;
     let jsonl = "{\"order_id\": 10001, \"email\": \"ann@example.org\", \"total\": 1, \"currency\": \"EUR\", \"note\": null}\n";

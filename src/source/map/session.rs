@@ -192,6 +192,15 @@ impl<'m> Session<'m> {
         if !(leaf.in_record || is_envelope && self.m.wire == Wire::JsonKeyed) {
             return 0;
         }
+        if is_envelope {
+            // Dotdigital's key and contact identifier are always sent as JSON strings.
+            return match val {
+                Val::Str(s) => json_str_len(s),
+                Val::Json(j) => {
+                    json_str_len(&j.as_str().map_or_else(|| j.to_string(), str::to_owned))
+                }
+            };
+        }
         match (self.m.wire, val) {
             (Wire::Delimited { delimiter }, Val::Str(s)) => csv_len(s, delimiter),
             (Wire::Delimited { delimiter }, Val::Json(j)) => csv_len(&j.to_string(), delimiter),
