@@ -207,6 +207,13 @@ mod tests {
     }
 
     #[test]
+    fn quota_allows_bursts_of_five() {
+        let limiter = governor::RateLimiter::direct(quota());
+        assert!((0..5).all(|_| limiter.check().is_ok()));
+        assert!(limiter.check().is_err());
+    }
+
+    #[test]
     fn sandbox_endpoint_and_settings_overrides() {
         let ep = sandbox_endpoint("http://127.0.0.1:8787/");
         assert_eq!(ep.base_url, "http://127.0.0.1:8787/mypreferences");
