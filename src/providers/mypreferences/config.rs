@@ -98,6 +98,31 @@ impl Settings {
         s
     }
 
+    /// Refuses routes that cannot name what their call needs.
+    pub fn check(&self) -> Result<(), String> {
+        let r = &self.routes;
+        let needs = [
+            (&r.token, &[][..]),
+            (&r.initiate, &["{clientId}"][..]),
+            (&r.stage, &["{clientId}", "{accessToken}"][..]),
+            (&r.execute, &["{clientId}", "{accessToken}"][..]),
+            (&r.status, &["{clientId}", "{accessToken}"][..]),
+            (&r.exceptions, &["{clientId}", "{accessToken}"][..]),
+        ];
+        for (path, params) in needs {
+            if !path.starts_with('/') {
+                return Err(format!("MyPreferences route {path:?} must start with '/'"));
+            }
+            if let Some(p) = params.iter().find(|p| !path.contains(*p)) {
+                return Err(format!("MyPreferences route {path:?} lacks {p}"));
+            }
+        }
+        if self.stage_collection.is_empty() || self.exceptions_collection.is_empty() {
+            return Err("MyPreferences collection names must not be empty".to_owned());
+        }
+        Ok(())
+    }
+
     /// Bytes a Stage body adds to its records besides the commas between them:
     /// `{"UserProfilePreferences":[` and `]}` (29 with the default collection name).
     pub fn stage_framing_bytes(&self) -> u64 {
@@ -207,6 +232,13 @@ mod tests {
     }
 
     #[test]
+    fn quota_allows_bursts_of_five() {
+        let limiter = governor::RateLimiter::direct(quota());
+        assert!((0..5).all(|_| limiter.check().is_ok()));
+        assert!(limiter.check().is_err());
+    }
+
+    #[test]
     fn sandbox_endpoint_and_settings_overrides() {
         let ep = sandbox_endpoint("http://127.0.0.1:8787/");
         assert_eq!(ep.base_url, "http://127.0.0.1:8787/mypreferences");
@@ -217,6 +249,13 @@ mod tests {
         let settings = Settings::from_env(&env);
         assert_eq!(settings.stage_collection, "Records");
         assert_eq!(settings.routes, Routes::default());
+        assert_eq!(settings.check(), Ok(()));
+        let bad = |name: &str| {
+            (name == "BULKSPEC_MYPREFERENCES_STATUS_PATH")
+                .then(|| "/x/{clientId}/Status".to_owned())
+        };
+        let err = Settings::from_env(&bad).check().unwrap_err();
+        assert!(err.contains("{accessToken}"), "{err}");
         assert_eq!(
             Settings::default().stage_framing_bytes(),
             r#"{"UserProfilePreferences":[]}"#.len() as u64

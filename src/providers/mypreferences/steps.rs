@@ -85,6 +85,7 @@ impl MypreferencesProvider {
                 "MyPreferences matches by ProfileId or by match.alternate_id_type",
             ));
         }
+        settings.check().map_err(permanent)?;
         Ok(Self {
             client: Client::new(cx, settings)?,
             name,
