@@ -13,6 +13,7 @@ mod fields;
 mod imports;
 mod limits;
 mod parse;
+mod record;
 mod routes;
 mod settings;
 mod status;

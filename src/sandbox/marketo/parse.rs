@@ -8,12 +8,13 @@
 //! record itself.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{self, Check, FieldDef, Scope};
-use crate::sandbox::marketo::store::Name;
+use crate::sandbox::marketo::record::Name;
 
 /// The `format` parameter (case-insensitive on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,15 +66,8 @@ pub struct Parsed {
     pub header: StringRecord,
     pub columns: Vec<FieldDef>,
     /// The canonical name of each column, shared by every record it is written to.
-    pub names: Vec<Name>,
+    pub names: Arc<[Name]>,
     pub rows: Vec<(StringRecord, RowCheck)>,
-}
-
-impl Parsed {
-    /// Index of the column holding this field (canonical REST name).
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
-    }
 }
 
 /// Parses and checks a whole file. `Err` is the message of a whole-batch failure.

@@ -2,52 +2,17 @@
 //! ordered statuses and members, static lists, partitions and custom fields. Pure data and its
 //! invariants; no HTTP, no batches.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3Builder;
 
 use crate::sandbox::marketo::fields::FieldDef;
+pub use crate::sandbox::marketo::record::{Fields, Name};
 
 /// The partition every instance has.
 pub const DEFAULT_PARTITION: &str = "Default";
-
-/// A field or status name, shared by the many records that carry it: an import of 200,000 rows
-/// allocates each column name once, not once per row.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Name(Arc<str>);
-
-impl Name {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Self {
-        Name(Arc::from(s))
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Serialize for Name {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Name(Arc::from(String::deserialize(d)?)))
-    }
-}
 
 /// Lower-cases an email for the index, allocating only when it has upper-case letters.
 fn email_key(email: &str) -> Cow<'_, str> {
@@ -63,7 +28,7 @@ fn email_key(email: &str) -> Cow<'_, str> {
 pub struct Lead {
     pub id: u64,
     pub partition: String,
-    pub fields: BTreeMap<Name, String>,
+    pub fields: Fields,
 }
 
 /// A program's membership of one lead.
@@ -71,7 +36,7 @@ pub struct Lead {
 pub struct Member {
     pub status: Name,
     /// Custom program-member fields imported with the membership.
-    pub fields: BTreeMap<Name, String>,
+    pub fields: Fields,
 }
 
 /// A program; `statuses` is in progression order (a member never moves back).
@@ -107,10 +72,48 @@ pub struct Partition {
     pub writable: bool,
 }
 
+/// Lead ids sharing one email: almost always one, kept inline.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Ids {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+
+    fn push(&mut self, id: u64) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    /// Removes `id`; says whether any id is left.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(only) => *only != id,
+            Ids::Many(ids) => {
+                ids.retain(|i| *i != id);
+                !ids.is_empty()
+            }
+        }
+    }
+}
+
+/// Leads by id. A hash map: imports look leads up in random order, and a B-tree of 200,000
+/// leads costs several cache misses per lookup. Listings sort.
+pub type LeadMap = HashMap<u64, Lead, Xxh3Builder>;
+
 /// The instance's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Store {
-    pub leads: BTreeMap<u64, Lead>,
+    pub leads: LeadMap,
     pub next_lead_id: u64,
     pub programs: BTreeMap<u64, Program>,
     pub lists: BTreeMap<u64, StaticList>,
@@ -118,13 +121,13 @@ pub struct Store {
     pub custom_fields: Vec<FieldDef>,
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
-    by_email: HashMap<String, Vec<u64>, Xxh3Builder>,
+    by_email: HashMap<String, Ids, Xxh3Builder>,
 }
 
 impl Default for Store {
     fn default() -> Self {
         Self {
-            leads: BTreeMap::new(),
+            leads: LeadMap::default(),
             next_lead_id: 1,
             programs: BTreeMap::new(),
             lists: BTreeMap::new(),
@@ -142,85 +145,106 @@ impl Store {
     /// Rebuilds derived indexes after deserializing.
     pub fn reindex(&mut self) {
         self.by_email.clear();
-        let pairs: Vec<(String, u64)> = self
-            .leads
-            .values()
-            .filter_map(|l| {
-                l.fields
-                    .get("email")
-                    .map(|e| (e.to_ascii_lowercase(), l.id))
-            })
-            .collect();
-        for (email, id) in pairs {
-            self.by_email.entry(email).or_default().push(id);
+        let mut ids: Vec<u64> = self.leads.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let email = self
+                .leads
+                .get(&id)
+                .and_then(|l| l.fields.get("email"))
+                .map(str::to_owned);
+            if let Some(email) = email {
+                self.index_email(&email, id);
+            }
+        }
+    }
+
+    fn index_email(&mut self, email: &str, id: u64) {
+        match self.by_email.get_mut(email_key(email).as_ref()) {
+            Some(ids) => ids.push(id),
+            None => {
+                self.by_email
+                    .insert(email_key(email).into_owned(), Ids::One(id));
+            }
+        }
+    }
+
+    fn unindex_email(&mut self, email: &str, id: u64) {
+        let key = email_key(email);
+        if let Some(ids) = self.by_email.get_mut(key.as_ref())
+            && !ids.remove(id)
+        {
+            self.by_email.remove(key.as_ref());
         }
     }
 
     /// Lead ids with this email (case-insensitive), oldest first.
     pub fn leads_by_email(&self, email: &str) -> &[u64] {
         self.by_email
-            .get(&email.to_ascii_lowercase())
-            .map(Vec::as_slice)
+            .get(email_key(email).as_ref())
+            .map(Ids::as_slice)
             .unwrap_or(&[])
     }
 
+    /// Leads in id order (listings).
+    pub fn leads_sorted(&self) -> Vec<&Lead> {
+        let mut leads: Vec<&Lead> = self.leads.values().collect();
+        leads.sort_unstable_by_key(|l| l.id);
+        leads
+    }
+
     /// Creates a lead and returns its id.
-    pub fn create_lead(&mut self, partition: &str, fields: BTreeMap<Name, String>) -> u64 {
+    pub fn create_lead(&mut self, partition: &str, fields: Fields) -> u64 {
         let id = self.next_lead_id;
         self.next_lead_id += 1;
-        if let Some(email) = fields.get("email").filter(|e| !e.is_empty()) {
-            self.by_email
-                .entry(email.to_ascii_lowercase())
-                .or_default()
-                .push(id);
-        }
-        self.leads.insert(
+        self.insert_lead(Lead {
             id,
-            Lead {
-                id,
-                partition: partition.to_owned(),
-                fields,
-            },
-        );
+            partition: partition.to_owned(),
+            fields,
+        });
         id
     }
 
+    /// Inserts (or replaces) a lead with its own id, keeping the email index right.
+    pub fn insert_lead(&mut self, lead: Lead) {
+        let id = lead.id;
+        self.next_lead_id = self.next_lead_id.max(id + 1);
+        if let Some(old) = self
+            .leads
+            .get(&id)
+            .and_then(|l| l.fields.get("email"))
+            .map(str::to_owned)
+        {
+            self.unindex_email(&old, id);
+        }
+        if let Some(email) = lead.fields.get("email").map(str::to_owned) {
+            self.index_email(&email, id);
+        }
+        self.leads.insert(id, lead);
+    }
+
     /// Sets non-empty values on a lead, keeping the email index right.
-    pub fn update_lead<'a>(&mut self, id: u64, values: impl Iterator<Item = (&'a Name, &'a str)>) {
+    pub fn update_lead<'a>(
+        &mut self,
+        id: u64,
+        values: impl Iterator<Item = (&'a Name, &'a str)> + Clone,
+    ) {
         let Some(lead) = self.leads.get_mut(&id) else {
             return;
         };
-        let mut email_change = None;
-        for (name, value) in values {
-            if value.is_empty() {
-                continue;
+        let Some(merged) = lead.fields.merged(values) else {
+            return;
+        };
+        let old = lead.fields.get("email").map(str::to_owned);
+        let new = merged.get("email").map(str::to_owned);
+        lead.fields = merged;
+        if old != new {
+            if let Some(old) = old {
+                self.unindex_email(&old, id);
             }
-            match lead.fields.get_mut(name.as_str()) {
-                Some(old) if old == value => continue,
-                Some(old) => {
-                    if name.as_str() == "email" {
-                        email_change = Some((Some(old.clone()), value.to_owned()));
-                    }
-                    // Reuses the old value's buffer.
-                    old.clear();
-                    old.push_str(value);
-                }
-                None => {
-                    if name.as_str() == "email" {
-                        email_change = Some((None, value.to_owned()));
-                    }
-                    lead.fields.insert(name.clone(), value.to_owned());
-                }
+            if let Some(new) = new {
+                self.index_email(&new, id);
             }
-        }
-        if let Some((old, new)) = email_change {
-            if let Some(ids) = old.and_then(|o| self.by_email.get_mut(email_key(&o).as_ref())) {
-                ids.retain(|l| *l != id);
-            }
-            self.by_email
-                .entry(email_key(&new).into_owned())
-                .or_default()
-                .push(id);
         }
     }
 
@@ -338,30 +362,23 @@ impl Store {
             Some(v) => v.as_str().ok_or("partition must be a string")?.to_owned(),
             None => DEFAULT_PARTITION.to_owned(),
         };
-        let fields: BTreeMap<Name, String> = lead
+        let pairs: Vec<(Name, String)> = lead
             .into_iter()
             .map(|(k, v)| {
-                (
-                    Name::from(k.as_str()),
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                )
+                let text = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                (Name::from(k.as_str()), text)
             })
             .collect();
+        let fields = Fields::from_pairs(pairs.iter().map(|(k, v)| (k, v.as_str())));
         match id.transpose()? {
-            Some(id) => {
-                self.next_lead_id = self.next_lead_id.max(id + 1);
-                self.leads.insert(
-                    id,
-                    Lead {
-                        id,
-                        partition,
-                        fields,
-                    },
-                );
-                self.reindex();
-            }
+            Some(id) => self.insert_lead(Lead {
+                id,
+                partition,
+                fields,
+            }),
             None => {
                 self.create_lead(&partition, fields);
             }
