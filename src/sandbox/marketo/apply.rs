@@ -8,12 +8,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{FieldDef, Scope};
 use crate::sandbox::marketo::parse::{Format, Parsed, RowCheck, reason_file};
-use crate::sandbox::marketo::record::{Fields, Name};
+use crate::sandbox::marketo::record::{Fields, Name, Row};
 use crate::sandbox::marketo::store::{DEFAULT_PARTITION, Member, Program, Store};
 
 /// What an import asks for.
@@ -61,7 +60,7 @@ impl Columns {
     /// Non-empty values of the columns of one scope, `id` excluded (never written).
     fn scoped<'r>(
         &'r self,
-        row: &'r StringRecord,
+        row: &'r Row,
         scope: Scope,
     ) -> impl Iterator<Item = (&'r Name, &'r str)> + Clone {
         self.defs
@@ -73,7 +72,7 @@ impl Columns {
     }
 
     /// The lead fields of a row, moving the row when it holds nothing else.
-    fn lead_fields(&self, row: StringRecord) -> Fields {
+    fn lead_fields(&self, row: Row) -> Fields {
         if self.direct {
             Fields::from_row(self.names.clone(), row)
         } else {
@@ -86,18 +85,14 @@ impl Columns {
 #[derive(Default)]
 struct Report {
     processed: u32,
-    failures: Vec<(StringRecord, String)>,
-    warnings: Vec<(StringRecord, &'static str)>,
+    failures: Vec<(Row, String)>,
+    warnings: Vec<(Row, &'static str)>,
 }
 
 impl Report {
     /// Sorts a row by its parse-time check: failed rows are recorded and `None` returned;
     /// otherwise the row and, for a warned row, a copy for the warnings file.
-    fn screen(
-        &mut self,
-        row: StringRecord,
-        check: RowCheck,
-    ) -> Option<(StringRecord, Option<(StringRecord, &'static str)>)> {
+    fn screen(&mut self, row: Row, check: RowCheck) -> Option<(Row, Option<(Row, &'static str)>)> {
         match check {
             RowCheck::Failure(reason) => {
                 self.failures.push((row, reason));
@@ -111,7 +106,7 @@ impl Report {
         }
     }
 
-    fn imported(&mut self, warning: Option<(StringRecord, &'static str)>) {
+    fn imported(&mut self, warning: Option<(Row, &'static str)>) {
         self.processed += 1;
         if let Some(w) = warning {
             self.warnings.push(w);
@@ -187,7 +182,7 @@ fn apply_members(
     program_id: u64,
     status: &str,
     cols: &Columns,
-    rows: Vec<(StringRecord, RowCheck)>,
+    rows: Vec<(Row, RowCheck)>,
     report: &mut Report,
 ) {
     let email_col = cols.position("email");
@@ -202,6 +197,7 @@ fn apply_members(
         });
     let new_rank = program.rank(status);
     let status = Name::from(status);
+    let partition = Name::from(DEFAULT_PARTITION);
     for (row, check) in rows {
         let Some((row, warning)) = report.screen(row, check) else {
             continue;
@@ -209,13 +205,13 @@ fn apply_members(
         let member_fields = Fields::from_pairs(cols.scoped(&row, Scope::ProgramMember));
         let existing = email_col
             .and_then(|i| row.get(i))
-            .and_then(|e| store.leads_by_email(e.trim()).first().copied());
+            .and_then(|e| store.first_lead_by_email(e.trim()));
         let lead_id = match existing {
             Some(id) => {
                 store.update_lead(id, cols.scoped(&row, Scope::Lead));
                 id
             }
-            None => store.create_lead(DEFAULT_PARTITION, cols.lead_fields(row)),
+            None => store.create_lead(&partition, cols.lead_fields(row)),
         };
         let member = program.members.entry(lead_id).or_insert_with(|| Member {
             status: status.clone(),
@@ -245,10 +241,11 @@ fn apply_leads(
     list_id: Option<u64>,
     partition: &str,
     cols: &Columns,
-    rows: Vec<(StringRecord, RowCheck)>,
+    rows: Vec<(Row, RowCheck)>,
     report: &mut Report,
 ) {
     let col = cols.position(lookup);
+    let partition = Name::from(partition);
     // Index of the lookup field over existing leads (email has a permanent index).
     let mut index: HashMap<String, Vec<u64>> = HashMap::new();
     if lookup != "email" && lookup != "id" {
@@ -272,7 +269,7 @@ fn apply_leads(
                 .into_iter()
                 .collect(),
             _ if key.is_empty() => vec![],
-            "email" => store.leads_by_email(&key).to_vec(),
+            "email" => store.leads_by_email(&key),
             _ => index.get(&key).cloned().unwrap_or_default(),
         };
         let id = match matches.as_slice() {
@@ -281,7 +278,7 @@ fn apply_leads(
                 continue;
             }
             [] => {
-                let id = store.create_lead(partition, cols.lead_fields(row));
+                let id = store.create_lead(&partition, cols.lead_fields(row));
                 if lookup != "email" && !key.is_empty() {
                     index.entry(key).or_default().push(id);
                 }

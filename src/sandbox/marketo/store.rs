@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3Builder;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::sandbox::marketo::fields::FieldDef;
 pub use crate::sandbox::marketo::record::{Fields, Name};
@@ -14,20 +14,46 @@ pub use crate::sandbox::marketo::record::{Fields, Name};
 /// The partition every instance has.
 pub const DEFAULT_PARTITION: &str = "Default";
 
-/// Lower-cases an email for the index, allocating only when it has upper-case letters.
-fn email_key(email: &str) -> Cow<'_, str> {
-    if email.bytes().any(|b| b.is_ascii_uppercase()) {
+/// The index key of an email: a 64-bit hash of its lower-cased text (lookups confirm the
+/// match on the lead itself, so a collision costs nothing but a comparison).
+fn email_key(email: &str) -> u64 {
+    let email = email.trim();
+    let lower: Cow<'_, str> = if email.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(email.to_ascii_lowercase())
     } else {
         Cow::Borrowed(email)
+    };
+    xxhash_rust::xxh3::xxh3_64(lower.as_bytes())
+}
+
+/// Hasher for integer keys (lead ids, email hashes): one multiply, no per-byte work.
+#[derive(Default, Clone, Copy)]
+pub struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
     }
 }
+
+type IntBuild = BuildHasherDefault<IntHasher>;
 
 /// A person. `fields` holds REST API names to values, `email` included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub id: u64,
-    pub partition: String,
+    pub partition: Name,
     pub fields: Fields,
 }
 
@@ -108,7 +134,7 @@ impl Ids {
 
 /// Leads by id. A hash map: imports look leads up in random order, and a B-tree of 200,000
 /// leads costs several cache misses per lookup. Listings sort.
-pub type LeadMap = HashMap<u64, Lead, Xxh3Builder>;
+pub type LeadMap = HashMap<u64, Lead, IntBuild>;
 
 /// The instance's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,7 +147,7 @@ pub struct Store {
     pub custom_fields: Vec<FieldDef>,
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
-    by_email: HashMap<String, Ids, Xxh3Builder>,
+    by_email: HashMap<u64, Ids, IntBuild>,
 }
 
 impl Default for Store {
@@ -160,30 +186,52 @@ impl Store {
     }
 
     fn index_email(&mut self, email: &str, id: u64) {
-        match self.by_email.get_mut(email_key(email).as_ref()) {
+        let key = email_key(email);
+        match self.by_email.get_mut(&key) {
             Some(ids) => ids.push(id),
             None => {
-                self.by_email
-                    .insert(email_key(email).into_owned(), Ids::One(id));
+                self.by_email.insert(key, Ids::One(id));
             }
         }
     }
 
     fn unindex_email(&mut self, email: &str, id: u64) {
         let key = email_key(email);
-        if let Some(ids) = self.by_email.get_mut(key.as_ref())
+        if let Some(ids) = self.by_email.get_mut(&key)
             && !ids.remove(id)
         {
-            self.by_email.remove(key.as_ref());
+            self.by_email.remove(&key);
         }
     }
 
     /// Lead ids with this email (case-insensitive), oldest first.
-    pub fn leads_by_email(&self, email: &str) -> &[u64] {
-        self.by_email
-            .get(email_key(email).as_ref())
+    pub fn leads_by_email(&self, email: &str) -> Vec<u64> {
+        let candidates = self
+            .by_email
+            .get(&email_key(email))
             .map(Ids::as_slice)
-            .unwrap_or(&[])
+            .unwrap_or(&[]);
+        candidates
+            .iter()
+            .copied()
+            .filter(|id| {
+                let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
+                stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            })
+            .collect()
+    }
+
+    /// The oldest lead with this email (case-insensitive), without allocating.
+    pub fn first_lead_by_email(&self, email: &str) -> Option<u64> {
+        let candidates = self
+            .by_email
+            .get(&email_key(email))
+            .map(Ids::as_slice)
+            .unwrap_or(&[]);
+        candidates.iter().copied().find(|id| {
+            let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
+            stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+        })
     }
 
     /// Leads in id order (listings).
@@ -194,12 +242,12 @@ impl Store {
     }
 
     /// Creates a lead and returns its id.
-    pub fn create_lead(&mut self, partition: &str, fields: Fields) -> u64 {
+    pub fn create_lead(&mut self, partition: &Name, fields: Fields) -> u64 {
         let id = self.next_lead_id;
         self.next_lead_id += 1;
         self.insert_lead(Lead {
             id,
-            partition: partition.to_owned(),
+            partition: partition.clone(),
             fields,
         });
         id
@@ -359,8 +407,8 @@ impl Store {
             .remove("id")
             .map(|v| v.as_u64().ok_or("lead id must be a positive integer"));
         let partition = match lead.remove("partition") {
-            Some(v) => v.as_str().ok_or("partition must be a string")?.to_owned(),
-            None => DEFAULT_PARTITION.to_owned(),
+            Some(v) => Name::from(v.as_str().ok_or("partition must be a string")?),
+            None => Name::from(DEFAULT_PARTITION),
         };
         let pairs: Vec<(Name, String)> = lead
             .into_iter()
