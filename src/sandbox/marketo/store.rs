@@ -132,9 +132,10 @@ impl Ids {
     }
 }
 
-/// Leads by id. A hash map: imports look leads up in random order, and a B-tree of 200,000
-/// leads costs several cache misses per lookup. Listings sort.
-pub type LeadMap = HashMap<u64, Lead, IntBuild>;
+/// Leads by id. A B-tree: ids are given in creation order, and imports touch leads in roughly
+/// that order, so neighbouring leads share tree nodes (a hash map scatters them and costs a
+/// cache miss per lookup).
+pub type LeadMap = BTreeMap<u64, Lead>;
 
 /// The instance's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
