@@ -19,5 +19,7 @@ mod server;
 mod stats;
 
 pub use error::SandboxError;
-pub use server::{RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded};
+pub use server::{
+    RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded, wait_for_ctrl_c,
+};
 pub use stats::{EndpointStats, ProviderStats, StatsReport};
