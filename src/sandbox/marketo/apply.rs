@@ -121,6 +121,7 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         names,
         rows,
     } = parsed;
+    store.reserve_leads(rows.len());
     let direct = columns
         .iter()
         .all(|c| c.scope == Scope::Lead && c.name != "id");

@@ -205,6 +205,13 @@ impl Store {
         }
     }
 
+    /// Makes room in the email index for an import of `n` rows (no rehash while importing).
+    /// Rows matching existing leads need no room, so only the excess over the current size is
+    /// reserved: re-importing known people does not double the table.
+    pub fn reserve_leads(&mut self, n: usize) {
+        self.by_email.reserve(n.saturating_sub(self.by_email.len()));
+    }
+
     /// Lead ids with this email (case-insensitive), oldest first.
     pub fn leads_by_email(&self, email: &str) -> Vec<u64> {
         let candidates = self
