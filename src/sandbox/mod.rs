@@ -20,6 +20,7 @@ mod stats;
 
 pub use error::SandboxError;
 pub use server::{
-    RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded, wait_for_signal,
+    RunningSandbox, SandboxOptions, run_until_ctrl_c, start, start_embedded, wait_for_ctrl_c,
+    wait_for_signal,
 };
 pub use stats::{EndpointStats, ProviderStats, StatsReport};

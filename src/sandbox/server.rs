@@ -155,10 +155,16 @@ pub async fn start_embedded(data_dir: &Path) -> Result<RunningSandbox, SandboxEr
     .await
 }
 
-/// `bulkspec sandbox`: serves until Ctrl-C (or SIGTERM), then shuts down cleanly.
+/// `bulkspec sandbox`: serves until Ctrl-C (or SIGTERM), then shuts down cleanly. Logs the
+/// address with `tracing`; a caller that wants to print it uses `start` and `wait_for_ctrl_c`.
 pub async fn run_until_ctrl_c(opts: SandboxOptions) -> Result<(), SandboxError> {
     let sandbox = start(opts).await?;
     tracing::info!("sandbox listening on {}", sandbox.base_url());
+    wait_for_ctrl_c(sandbox).await
+}
+
+/// Keeps a started sandbox serving until Ctrl-C (or SIGTERM), then shuts it down.
+pub async fn wait_for_ctrl_c(sandbox: RunningSandbox) -> Result<(), SandboxError> {
     wait_for_signal().await?;
     sandbox.shutdown().await
 }

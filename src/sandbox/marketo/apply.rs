@@ -2,15 +2,18 @@
 //! program members upsert the lead by email and the membership with one-way status
 //! progression; leads dedupe on the lookup field (update-only for `id`), join the static list.
 //! Produces the counters, the message and the failures/warnings files.
+//!
+//! The parsed rows are consumed: a row that creates a lead becomes that lead's storage.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::marketo::fields::Scope;
+use crate::sandbox::marketo::fields::{FieldDef, Scope};
 use crate::sandbox::marketo::parse::{Format, Parsed, RowCheck, reason_file};
-use crate::sandbox::marketo::store::{Member, Name, Program, Store};
+use crate::sandbox::marketo::record::{Fields, Name, Row};
+use crate::sandbox::marketo::store::{DEFAULT_PARTITION, Member, Program, Store};
 
 /// What an import asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,46 +44,122 @@ pub struct Outcome {
 pub const FAILURE_COLUMN: &str = "Import Failure Reason";
 pub const WARNING_COLUMN: &str = "Import Warning Reason";
 
-/// Verdict of one row after meeting the data.
-enum Verdict<'a> {
-    Imported(Option<&'a str>),
-    Failed(String),
+/// The columns of the batch, shared by every row.
+struct Columns {
+    defs: Vec<FieldDef>,
+    names: Arc<[Name]>,
+    /// Every column is a lead field other than `id`: a row can become a lead as it is.
+    direct: bool,
 }
 
-pub fn apply(store: &mut Store, job: &Job, parsed: &Parsed, format: Format) -> Outcome {
-    let verdicts: Vec<Verdict> = match job {
+impl Columns {
+    fn position(&self, name: &str) -> Option<usize> {
+        self.defs.iter().position(|c| c.name == name)
+    }
+
+    /// Non-empty values of the columns of one scope, `id` excluded (never written).
+    fn scoped<'r>(
+        &'r self,
+        row: &'r Row,
+        scope: Scope,
+    ) -> impl Iterator<Item = (&'r Name, &'r str)> + Clone {
+        self.defs
+            .iter()
+            .zip(self.names.iter())
+            .zip(row.iter())
+            .filter(move |((c, _), v)| c.scope == scope && c.name != "id" && !v.is_empty())
+            .map(|((_, n), v)| (n, v))
+    }
+
+    /// The lead fields of a row, moving the row when it holds nothing else.
+    fn lead_fields(&self, row: Row) -> Fields {
+        if self.direct {
+            Fields::from_row(self.names.clone(), row)
+        } else {
+            Fields::from_pairs(self.scoped(&row, Scope::Lead))
+        }
+    }
+}
+
+/// Rows in file order, as they end up.
+#[derive(Default)]
+struct Report {
+    processed: u32,
+    failures: Vec<(Row, String)>,
+    warnings: Vec<(Row, &'static str)>,
+}
+
+impl Report {
+    /// Sorts a row by its parse-time check: failed rows are recorded and `None` returned;
+    /// otherwise the row and, for a warned row, a copy for the warnings file.
+    fn screen(&mut self, row: Row, check: RowCheck) -> Option<(Row, Option<(Row, &'static str)>)> {
+        match check {
+            RowCheck::Failure(reason) => {
+                self.failures.push((row, reason));
+                None
+            }
+            RowCheck::Warning(w) => {
+                let copy = row.clone();
+                Some((row, Some((copy, w))))
+            }
+            RowCheck::Ok => Some((row, None)),
+        }
+    }
+
+    fn imported(&mut self, warning: Option<(Row, &'static str)>) {
+        self.processed += 1;
+        if let Some(w) = warning {
+            self.warnings.push(w);
+        }
+    }
+}
+
+pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Outcome {
+    let Parsed {
+        header,
+        columns,
+        names,
+        rows,
+    } = parsed;
+    store.reserve_leads(rows.len());
+    let direct = columns
+        .iter()
+        .all(|c| c.scope == Scope::Lead && c.name != "id");
+    let cols = Columns {
+        defs: columns,
+        names,
+        direct,
+    };
+    let mut report = Report::default();
+    match job {
         Job::ProgramMembers { program_id, status } => {
-            apply_members(store, *program_id, status, parsed)
+            apply_members(store, *program_id, status, &cols, rows, &mut report)
         }
         Job::Leads {
             lookup_field,
             list_id,
             partition,
-        } => apply_leads(store, lookup_field, *list_id, partition, parsed),
-    };
-    summarize(parsed, &verdicts, format)
-}
-
-fn summarize(parsed: &Parsed, verdicts: &[Verdict], format: Format) -> Outcome {
-    let mut failures: Vec<(&StringRecord, &str)> = Vec::new();
-    let mut warnings: Vec<(&StringRecord, &str)> = Vec::new();
-    for ((row, _), verdict) in parsed.rows.iter().zip(verdicts) {
-        match verdict {
-            Verdict::Imported(None) => {}
-            Verdict::Imported(Some(w)) => warnings.push((row, w)),
-            Verdict::Failed(reason) => failures.push((row, reason.as_str())),
-        }
+        } => apply_leads(
+            store,
+            lookup_field,
+            *list_id,
+            partition,
+            &cols,
+            rows,
+            &mut report,
+        ),
     }
-    let failed = failures.len() as u32;
-    let warned = warnings.len() as u32;
-    let processed = parsed.rows.len() as u32 - failed;
+    let failed = report.failures.len() as u32;
+    let warned = report.warnings.len() as u32;
+    let failures = report.failures.iter().map(|(r, s)| (r, s.as_str()));
+    let warnings = report.warnings.iter().map(|(r, s)| (r, *s));
     Outcome {
-        processed,
+        processed: report.processed,
         failed,
         warned,
-        message: message(processed, failed, warned),
-        failures: reason_file(format, &parsed.header, FAILURE_COLUMN, failures.into_iter()),
-        warnings: reason_file(format, &parsed.header, WARNING_COLUMN, warnings.into_iter()),
+        message: message(report.processed, failed, warned),
+        failures: reason_file(format, &header, FAILURE_COLUMN, failures),
+        warnings: reason_file(format, &header, WARNING_COLUMN, warnings),
     }
 }
 
@@ -99,28 +178,15 @@ pub fn message(processed: u32, failed: u32, warned: u32) -> String {
     }
 }
 
-/// Values of the columns of one scope, skipping `id` (never written) and empty cells.
-fn scoped<'r>(
-    parsed: &'r Parsed,
-    row: &'r StringRecord,
-    scope: Scope,
-) -> impl Iterator<Item = (&'r Name, &'r str)> {
-    parsed
-        .columns
-        .iter()
-        .zip(&parsed.names)
-        .zip(row.iter())
-        .filter(move |((c, _), v)| c.scope == scope && c.name != "id" && !v.is_empty())
-        .map(|((_, n), v)| (n, v))
-}
-
-fn apply_members<'a>(
+fn apply_members(
     store: &mut Store,
     program_id: u64,
     status: &str,
-    parsed: &'a Parsed,
-) -> Vec<Verdict<'a>> {
-    let email_col = parsed.column("email");
+    cols: &Columns,
+    rows: Vec<(Row, RowCheck)>,
+    report: &mut Report,
+) {
+    let email_col = cols.position("email");
     let mut program = store
         .programs
         .remove(&program_id)
@@ -132,35 +198,25 @@ fn apply_members<'a>(
         });
     let new_rank = program.rank(status);
     let status = Name::from(status);
-    let mut verdicts = Vec::with_capacity(parsed.rows.len());
-    for (row, check) in &parsed.rows {
-        let warning = match check {
-            RowCheck::Failure(reason) => {
-                verdicts.push(Verdict::Failed(reason.clone()));
-                continue;
-            }
-            RowCheck::Warning(w) => Some(*w),
-            RowCheck::Ok => None,
+    let partition = Name::from(DEFAULT_PARTITION);
+    for (row, check) in rows {
+        let Some((row, warning)) = report.screen(row, check) else {
+            continue;
         };
-        let email = email_col.and_then(|i| row.get(i)).unwrap_or("").trim();
-        let lead_id = match store.leads_by_email(email).first() {
+        let member_fields = Fields::from_pairs(cols.scoped(&row, Scope::ProgramMember));
+        let existing = email_col
+            .and_then(|i| row.get(i))
+            .and_then(|e| store.first_lead_by_email(e.trim()));
+        let lead_id = match existing {
             Some(id) => {
-                let id = *id;
-                store.update_lead(id, scoped(parsed, row, Scope::Lead));
+                store.update_lead(id, cols.scoped(&row, Scope::Lead));
                 id
             }
-            None => {
-                let fields =
-                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.clone(), v.to_owned()));
-                store.create_lead(
-                    crate::sandbox::marketo::store::DEFAULT_PARTITION,
-                    fields.collect(),
-                )
-            }
+            None => store.create_lead(&partition, cols.lead_fields(row)),
         };
         let member = program.members.entry(lead_id).or_insert_with(|| Member {
             status: status.clone(),
-            fields: BTreeMap::new(),
+            fields: Fields::default(),
         });
         // One-way progression: a member already further along keeps its status.
         if member.status != status
@@ -172,44 +228,40 @@ fn apply_members<'a>(
         {
             member.status = status.clone();
         }
-        for (k, v) in scoped(parsed, row, Scope::ProgramMember) {
-            member.fields.insert(k.clone(), v.to_owned());
+        if let Some(merged) = member.fields.merged(member_fields.iter()) {
+            member.fields = merged;
         }
-        verdicts.push(Verdict::Imported(warning));
+        report.imported(warning);
     }
     store.programs.insert(program_id, program);
-    verdicts
 }
 
-fn apply_leads<'a>(
+fn apply_leads(
     store: &mut Store,
     lookup: &str,
     list_id: Option<u64>,
     partition: &str,
-    parsed: &'a Parsed,
-) -> Vec<Verdict<'a>> {
-    let col = parsed.column(lookup);
+    cols: &Columns,
+    rows: Vec<(Row, RowCheck)>,
+    report: &mut Report,
+) {
+    let col = cols.position(lookup);
+    let partition = Name::from(partition);
     // Index of the lookup field over existing leads (email has a permanent index).
     let mut index: HashMap<String, Vec<u64>> = HashMap::new();
     if lookup != "email" && lookup != "id" {
-        for lead in store.leads.values() {
-            if let Some(v) = lead.fields.get(lookup).filter(|v| !v.is_empty()) {
-                index.entry(v.clone()).or_default().push(lead.id);
+        for lead in store.leads_sorted() {
+            if let Some(v) = lead.fields.get(lookup) {
+                index.entry(v.to_owned()).or_default().push(lead.id);
             }
         }
     }
-    let mut verdicts = Vec::with_capacity(parsed.rows.len());
     let mut listed = Vec::new();
-    for (row, check) in &parsed.rows {
-        let warning = match check {
-            RowCheck::Failure(reason) => {
-                verdicts.push(Verdict::Failed(reason.clone()));
-                continue;
-            }
-            RowCheck::Warning(w) => Some(*w),
-            RowCheck::Ok => None,
+    for (row, check) in rows {
+        let Some((row, warning)) = report.screen(row, check) else {
+            continue;
         };
-        let key = col.and_then(|i| row.get(i)).unwrap_or("").trim();
+        let key = col.and_then(|i| row.get(i)).unwrap_or("").trim().to_owned();
         let matches: Vec<u64> = match lookup {
             "id" => key
                 .parse::<u64>()
@@ -218,39 +270,36 @@ fn apply_leads<'a>(
                 .into_iter()
                 .collect(),
             _ if key.is_empty() => vec![],
-            "email" => store.leads_by_email(key).to_vec(),
-            _ => index.get(key).cloned().unwrap_or_default(),
+            "email" => store.leads_by_email(&key),
+            _ => index.get(&key).cloned().unwrap_or_default(),
         };
         let id = match matches.as_slice() {
             [] if lookup == "id" => {
-                verdicts.push(Verdict::Failed("Lead not found".into()));
+                report.failures.push((row, "Lead not found".into()));
                 continue;
             }
             [] => {
-                let fields =
-                    scoped(parsed, row, Scope::Lead).map(|(k, v)| (k.clone(), v.to_owned()));
-                let id = store.create_lead(partition, fields.collect());
+                let id = store.create_lead(&partition, cols.lead_fields(row));
                 if lookup != "email" && !key.is_empty() {
-                    index.entry(key.to_owned()).or_default().push(id);
+                    index.entry(key).or_default().push(id);
                 }
                 id
             }
             [one] => {
-                store.update_lead(*one, scoped(parsed, row, Scope::Lead));
+                store.update_lead(*one, cols.scoped(&row, Scope::Lead));
                 *one
             }
             _ => {
-                verdicts.push(Verdict::Failed(
-                    "Multiple leads match the lookup criteria".into(),
-                ));
+                report
+                    .failures
+                    .push((row, "Multiple leads match the lookup criteria".into()));
                 continue;
             }
         };
         listed.push(id);
-        verdicts.push(Verdict::Imported(warning));
+        report.imported(warning);
     }
     if let Some(list) = list_id.and_then(|l| store.lists.get_mut(&l)) {
         list.leads.extend(listed);
     }
-    verdicts
 }

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use axum::body::Bytes;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sandbox::marketo::apply::{self, Job, Outcome};
 use crate::sandbox::marketo::parse::{self, FileKind, Format, Parsed};
@@ -50,7 +51,7 @@ pub struct Batch {
     pub polls: u32,
     /// Whole-batch failure decided at upload (malformed file, injected failure).
     pub doomed: Option<String>,
-    pub file: Option<String>,
+    pub file: Option<FileText>,
     pub outcome: Option<Outcome>,
     /// The parse made at upload, so finishing does not parse again.
     #[serde(skip)]
@@ -63,6 +64,23 @@ impl Batch {
             Job::ProgramMembers { .. } => FileKind::ProgramMembers,
             Job::Leads { .. } => FileKind::Leads,
         }
+    }
+}
+
+/// An uploaded file, kept (without a copy) until its batch finishes; snapshots hold it as
+/// text.
+#[derive(Debug, Clone)]
+pub struct FileText(pub Bytes);
+
+impl Serialize for FileText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for FileText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(FileText(Bytes::from(String::deserialize(d)?)))
     }
 }
 
@@ -230,16 +248,14 @@ impl Queue {
             (Some(_), _) => None,
             (None, Some(p)) => Some(Ok(p)),
             (None, None) => {
-                let file = b.file.as_deref().unwrap_or("");
-                Some(
-                    parse::parse(file.as_bytes(), b.format, b.kind(), &store.custom_fields)
-                        .map(Arc::new),
-                )
+                let file: &[u8] = b.file.as_ref().map(|f| f.0.as_ref()).unwrap_or_default();
+                Some(parse::parse(file, b.format, b.kind(), &store.custom_fields).map(Arc::new))
             }
         };
         match parsed {
             Some(Ok(p)) => {
-                b.outcome = Some(apply::apply(store, &b.job, &p, b.format));
+                let parsed = Arc::try_unwrap(p).unwrap_or_else(|shared| (*shared).clone());
+                b.outcome = Some(apply::apply(store, &b.job, parsed, b.format));
                 b.status = Status::Complete;
             }
             Some(Err(message)) => fail(b, message),

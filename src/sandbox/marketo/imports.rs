@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::sandbox::marketo::apply::Job;
 use crate::sandbox::marketo::auth::millis;
-use crate::sandbox::marketo::batches::{Batch, Status};
+use crate::sandbox::marketo::batches::{Batch, FileText, Status};
 use crate::sandbox::marketo::parse::{self, FileKind, Format};
 use crate::sandbox::marketo::store::{DEFAULT_PARTITION, Program, StaticList};
 use crate::sandbox::marketo::upload::{self, Upload, UploadError};
@@ -254,11 +254,7 @@ fn create(
             None,
             None,
         ),
-        Ok(p) => (
-            None,
-            Some(String::from_utf8_lossy(&common.file).into_owned()),
-            Some(Arc::new(p)),
-        ),
+        Ok(p) => (None, Some(FileText(common.file.clone())), Some(Arc::new(p))),
         Err(message) => (Some(message), None, None),
     };
     let batch = Batch {

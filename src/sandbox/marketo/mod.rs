@@ -2,9 +2,10 @@
 //! do"). Its wire types are its own: nothing here is shared with src/providers.
 //!
 //! Layout: `wire` (envelope and bodies), `auth` (identity and tokens), `limits` (the gate:
-//! 601/602/606/607/615), `upload` (multipart, 413), `parse` (file and row checks), `batches`
-//! (queue and status machine), `apply` (rows into the data), `store` (the data), `imports` and
-//! `status` (handlers), `routes` (router, describe, inspection), `settings` (policy knobs).
+//! 600/601/602/606/607/615), `upload` (multipart, 413), `parse` (file and row checks), `batches`
+//! (queue and status machine), `apply` (rows into the data), `store` (the data), `record`
+//! (compact values), `seed` (the seed body), `imports` and `status` (handlers), `routes` (router,
+//! describe, inspection), `settings` (policy knobs).
 
 mod apply;
 mod auth;
@@ -13,7 +14,9 @@ mod fields;
 mod imports;
 mod limits;
 mod parse;
+mod record;
 mod routes;
+mod seed;
 mod settings;
 mod status;
 mod store;
@@ -185,7 +188,7 @@ impl Emulator for Marketo {
     }
 
     fn seed(&self, seed: &Value) -> Result<(), EmulatorError> {
-        let seed: store::Seed =
+        let seed: seed::Seed =
             serde_json::from_value(seed.clone()).map_err(|e| seed_error(e.to_string()))?;
         if let Some(settings) = seed.settings.clone() {
             self.seed_settings(settings).map_err(seed_error)?;

@@ -8,12 +8,13 @@
 //! record itself.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{self, Check, FieldDef, Scope};
-use crate::sandbox::marketo::store::Name;
+use crate::sandbox::marketo::record::{Name, Row};
 
 /// The `format` parameter (case-insensitive on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,15 +66,8 @@ pub struct Parsed {
     pub header: StringRecord,
     pub columns: Vec<FieldDef>,
     /// The canonical name of each column, shared by every record it is written to.
-    pub names: Vec<Name>,
-    pub rows: Vec<(StringRecord, RowCheck)>,
-}
-
-impl Parsed {
-    /// Index of the column holding this field (canonical REST name).
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
-    }
+    pub names: Arc<[Name]>,
+    pub rows: Vec<(Row, RowCheck)>,
 }
 
 /// Parses and checks a whole file. `Err` is the message of a whole-batch failure.
@@ -101,8 +95,8 @@ pub fn parse(
             Ok(false) => break,
             Ok(true) => {
                 let check = check_row(&record, &columns, kind, email);
-                // A clone is allocated at its exact size; the reused buffer stays large.
-                rows.push((record.clone(), check));
+                // Exact-size storage; the reused record keeps its large buffer.
+                rows.push((Row::from_record(&record), check));
             }
             Err(e) => return Err(describe(e)),
         }
@@ -201,7 +195,7 @@ pub fn reason_file<'a>(
     format: Format,
     header: &StringRecord,
     reason_column: &str,
-    rows: impl Iterator<Item = (&'a StringRecord, &'a str)>,
+    rows: impl Iterator<Item = (&'a Row, &'a str)>,
 ) -> String {
     let mut out = Vec::new();
     {

@@ -207,8 +207,8 @@ async fn program_members(State(m): State<Arc<Marketo>>, Path(id): Path<String>) 
         .iter()
         .map(|(lead_id, member)| {
             let lead = data.store.leads.get(lead_id);
-            let mut fields = lead.map(|l| l.fields.clone()).unwrap_or_default();
-            fields.extend(member.fields.clone());
+            let mut fields = lead.map(|l| l.fields.to_map()).unwrap_or_default();
+            fields.extend(member.fields.to_map());
             let email = fields.get("email").cloned().unwrap_or_default();
             json!({"leadId": lead_id, "email": email, "status": member.status, "fields": fields})
         })
@@ -221,8 +221,8 @@ async fn leads(State(m): State<Arc<Marketo>>) -> Response {
     let data = m.data();
     let leads: Vec<Value> = data
         .store
-        .leads
-        .values()
+        .leads_sorted()
+        .into_iter()
         .map(|l| json!({"id": l.id, "partition": l.partition, "fields": l.fields}))
         .collect();
     Json(leads).into_response()

@@ -2,68 +2,59 @@
 //! ordered statuses and members, static lists, partitions and custom fields. Pure data and its
 //! invariants; no HTTP, no batches.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use xxhash_rust::xxh3::Xxh3Builder;
+use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::sandbox::marketo::fields::FieldDef;
+pub use crate::sandbox::marketo::record::{Fields, Name};
 
 /// The partition every instance has.
 pub const DEFAULT_PARTITION: &str = "Default";
 
-/// A field or status name, shared by the many records that carry it: an import of 200,000 rows
-/// allocates each column name once, not once per row.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Name(Arc<str>);
-
-impl Name {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Self {
-        Name(Arc::from(s))
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Serialize for Name {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Name(Arc::from(String::deserialize(d)?)))
-    }
-}
-
-/// Lower-cases an email for the index, allocating only when it has upper-case letters.
-fn email_key(email: &str) -> Cow<'_, str> {
-    if email.bytes().any(|b| b.is_ascii_uppercase()) {
+/// The index key of an email: a 64-bit hash of its lower-cased text (lookups confirm the
+/// match on the lead itself, so a collision costs nothing but a comparison).
+fn email_key(email: &str) -> u64 {
+    let email = email.trim();
+    let lower: Cow<'_, str> = if email.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(email.to_ascii_lowercase())
     } else {
         Cow::Borrowed(email)
+    };
+    xxhash_rust::xxh3::xxh3_64(lower.as_bytes())
+}
+
+/// Hasher for integer keys (lead ids, email hashes): one multiply, no per-byte work.
+#[derive(Default, Clone, Copy)]
+pub struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
     }
 }
+
+type IntBuild = BuildHasherDefault<IntHasher>;
 
 /// A person. `fields` holds REST API names to values, `email` included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub id: u64,
-    pub partition: String,
-    pub fields: BTreeMap<Name, String>,
+    pub partition: Name,
+    pub fields: Fields,
 }
 
 /// A program's membership of one lead.
@@ -71,7 +62,7 @@ pub struct Lead {
 pub struct Member {
     pub status: Name,
     /// Custom program-member fields imported with the membership.
-    pub fields: BTreeMap<Name, String>,
+    pub fields: Fields,
 }
 
 /// A program; `statuses` is in progression order (a member never moves back).
@@ -107,10 +98,49 @@ pub struct Partition {
     pub writable: bool,
 }
 
+/// Lead ids sharing one email: almost always one, kept inline.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Ids {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+
+    fn push(&mut self, id: u64) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    /// Removes `id`; says whether any id is left.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(only) => *only != id,
+            Ids::Many(ids) => {
+                ids.retain(|i| *i != id);
+                !ids.is_empty()
+            }
+        }
+    }
+}
+
+/// Leads by id. A B-tree: ids are given in creation order, and imports touch leads in roughly
+/// that order, so neighbouring leads share tree nodes (a hash map scatters them and costs a
+/// cache miss per lookup).
+pub type LeadMap = BTreeMap<u64, Lead>;
+
 /// The instance's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Store {
-    pub leads: BTreeMap<u64, Lead>,
+    pub leads: LeadMap,
     pub next_lead_id: u64,
     pub programs: BTreeMap<u64, Program>,
     pub lists: BTreeMap<u64, StaticList>,
@@ -118,13 +148,13 @@ pub struct Store {
     pub custom_fields: Vec<FieldDef>,
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
-    by_email: HashMap<String, Vec<u64>, Xxh3Builder>,
+    by_email: HashMap<u64, Ids, IntBuild>,
 }
 
 impl Default for Store {
     fn default() -> Self {
         Self {
-            leads: BTreeMap::new(),
+            leads: LeadMap::default(),
             next_lead_id: 1,
             programs: BTreeMap::new(),
             lists: BTreeMap::new(),
@@ -142,85 +172,135 @@ impl Store {
     /// Rebuilds derived indexes after deserializing.
     pub fn reindex(&mut self) {
         self.by_email.clear();
-        let pairs: Vec<(String, u64)> = self
-            .leads
-            .values()
-            .filter_map(|l| {
-                l.fields
-                    .get("email")
-                    .map(|e| (e.to_ascii_lowercase(), l.id))
-            })
-            .collect();
-        for (email, id) in pairs {
-            self.by_email.entry(email).or_default().push(id);
+        let mut ids: Vec<u64> = self.leads.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let email = self
+                .leads
+                .get(&id)
+                .and_then(|l| l.fields.get("email"))
+                .map(str::to_owned);
+            if let Some(email) = email {
+                self.index_email(&email, id);
+            }
         }
+    }
+
+    fn index_email(&mut self, email: &str, id: u64) {
+        let key = email_key(email);
+        match self.by_email.get_mut(&key) {
+            Some(ids) => ids.push(id),
+            None => {
+                self.by_email.insert(key, Ids::One(id));
+            }
+        }
+    }
+
+    fn unindex_email(&mut self, email: &str, id: u64) {
+        let key = email_key(email);
+        if let Some(ids) = self.by_email.get_mut(&key)
+            && !ids.remove(id)
+        {
+            self.by_email.remove(&key);
+        }
+    }
+
+    /// Makes room in the email index for an import of `n` rows (no rehash while importing).
+    /// Rows matching existing leads need no room, so only the excess over the current size is
+    /// reserved: re-importing known people does not double the table.
+    pub fn reserve_leads(&mut self, n: usize) {
+        self.by_email.reserve(n.saturating_sub(self.by_email.len()));
     }
 
     /// Lead ids with this email (case-insensitive), oldest first.
-    pub fn leads_by_email(&self, email: &str) -> &[u64] {
-        self.by_email
-            .get(&email.to_ascii_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub fn leads_by_email(&self, email: &str) -> Vec<u64> {
+        let candidates = self
+            .by_email
+            .get(&email_key(email))
+            .map(Ids::as_slice)
+            .unwrap_or(&[]);
+        candidates
+            .iter()
+            .copied()
+            .filter(|id| {
+                let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
+                stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            })
+            .collect()
+    }
+
+    /// The oldest lead with this email (case-insensitive), without allocating.
+    pub fn first_lead_by_email(&self, email: &str) -> Option<u64> {
+        let candidates = self
+            .by_email
+            .get(&email_key(email))
+            .map(Ids::as_slice)
+            .unwrap_or(&[]);
+        candidates.iter().copied().find(|id| {
+            let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
+            stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+        })
+    }
+
+    /// Leads in id order (listings).
+    pub fn leads_sorted(&self) -> Vec<&Lead> {
+        let mut leads: Vec<&Lead> = self.leads.values().collect();
+        leads.sort_unstable_by_key(|l| l.id);
+        leads
     }
 
     /// Creates a lead and returns its id.
-    pub fn create_lead(&mut self, partition: &str, fields: BTreeMap<Name, String>) -> u64 {
+    pub fn create_lead(&mut self, partition: &Name, fields: Fields) -> u64 {
         let id = self.next_lead_id;
         self.next_lead_id += 1;
-        if let Some(email) = fields.get("email").filter(|e| !e.is_empty()) {
-            self.by_email
-                .entry(email.to_ascii_lowercase())
-                .or_default()
-                .push(id);
-        }
-        self.leads.insert(
+        self.insert_lead(Lead {
             id,
-            Lead {
-                id,
-                partition: partition.to_owned(),
-                fields,
-            },
-        );
+            partition: partition.clone(),
+            fields,
+        });
         id
     }
 
+    /// Inserts (or replaces) a lead with its own id, keeping the email index right.
+    pub fn insert_lead(&mut self, lead: Lead) {
+        let id = lead.id;
+        self.next_lead_id = self.next_lead_id.max(id + 1);
+        if let Some(old) = self
+            .leads
+            .get(&id)
+            .and_then(|l| l.fields.get("email"))
+            .map(str::to_owned)
+        {
+            self.unindex_email(&old, id);
+        }
+        if let Some(email) = lead.fields.get("email").map(str::to_owned) {
+            self.index_email(&email, id);
+        }
+        self.leads.insert(id, lead);
+    }
+
     /// Sets non-empty values on a lead, keeping the email index right.
-    pub fn update_lead<'a>(&mut self, id: u64, values: impl Iterator<Item = (&'a Name, &'a str)>) {
+    pub fn update_lead<'a>(
+        &mut self,
+        id: u64,
+        values: impl Iterator<Item = (&'a Name, &'a str)> + Clone,
+    ) {
         let Some(lead) = self.leads.get_mut(&id) else {
             return;
         };
-        let mut email_change = None;
-        for (name, value) in values {
-            if value.is_empty() {
-                continue;
+        let Some(merged) = lead.fields.merged(values) else {
+            return;
+        };
+        let old = lead.fields.get("email").map(str::to_owned);
+        let new = merged.get("email").map(str::to_owned);
+        lead.fields = merged;
+        if old != new {
+            if let Some(old) = old {
+                self.unindex_email(&old, id);
             }
-            match lead.fields.get_mut(name.as_str()) {
-                Some(old) if old == value => continue,
-                Some(old) => {
-                    if name.as_str() == "email" {
-                        email_change = Some((Some(old.clone()), value.to_owned()));
-                    }
-                    // Reuses the old value's buffer.
-                    old.clear();
-                    old.push_str(value);
-                }
-                None => {
-                    if name.as_str() == "email" {
-                        email_change = Some((None, value.to_owned()));
-                    }
-                    lead.fields.insert(name.clone(), value.to_owned());
-                }
+            if let Some(new) = new {
+                self.index_email(&new, id);
             }
-        }
-        if let Some((old, new)) = email_change {
-            if let Some(ids) = old.and_then(|o| self.by_email.get_mut(email_key(&o).as_ref())) {
-                ids.retain(|l| *l != id);
-            }
-            self.by_email
-                .entry(email_key(&new).into_owned())
-                .or_default()
-                .push(id);
         }
     }
 
@@ -228,144 +308,5 @@ impl Store {
         self.partitions
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
-    }
-}
-
-/// The `marketo` part of a `/_sandbox/seed` body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seed {
-    #[serde(default)]
-    pub programs: Vec<SeedProgram>,
-    #[serde(default)]
-    pub leads: Vec<BTreeMap<String, serde_json::Value>>,
-    #[serde(default)]
-    pub lists: Vec<SeedList>,
-    #[serde(default)]
-    pub partitions: Vec<Partition>,
-    #[serde(default)]
-    pub fields: Vec<FieldDef>,
-    #[serde(default)]
-    pub clients: Vec<crate::sandbox::marketo::auth::Client>,
-    /// Emulator policy (see `settings.rs`), merged into the current settings.
-    #[serde(default)]
-    pub settings: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedProgram {
-    pub id: u64,
-    #[serde(default = "default_statuses")]
-    pub statuses: Vec<String>,
-}
-
-fn default_statuses() -> Vec<String> {
-    [
-        "Not in Program",
-        "On List",
-        "Registered",
-        "Attended",
-        "No Show",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedList {
-    pub id: u64,
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-impl Store {
-    /// Applies the data part of a seed (programs, leads, lists, partitions, fields).
-    pub fn seed(&mut self, seed: Seed) -> Result<(), String> {
-        for p in seed.programs {
-            if p.statuses.is_empty() {
-                return Err(format!("program {} needs at least one status", p.id));
-            }
-            let program = self.programs.entry(p.id).or_insert_with(|| Program {
-                id: p.id,
-                statuses: vec![],
-                auto_created: false,
-                members: BTreeMap::new(),
-            });
-            program.statuses = p.statuses;
-            program.auto_created = false;
-        }
-        for l in seed.lists {
-            let name = l.name.unwrap_or_else(|| format!("List {}", l.id));
-            self.lists.entry(l.id).or_insert(StaticList {
-                id: l.id,
-                name,
-                leads: BTreeSet::new(),
-            });
-        }
-        for p in seed.partitions {
-            self.partitions
-                .retain(|q| !q.name.eq_ignore_ascii_case(&p.name));
-            self.partitions.push(p);
-        }
-        for f in seed.fields {
-            self.custom_fields
-                .retain(|g| !g.name.eq_ignore_ascii_case(&f.name));
-            let display = if f.display_name.is_empty() {
-                f.name.clone()
-            } else {
-                f.display_name.clone()
-            };
-            self.custom_fields.push(FieldDef {
-                display_name: display,
-                ..f
-            });
-        }
-        for lead in seed.leads {
-            self.seed_lead(lead)?;
-        }
-        Ok(())
-    }
-
-    /// A seeded lead: `id` optional, `partition` optional, every other key a field.
-    fn seed_lead(&mut self, mut lead: BTreeMap<String, serde_json::Value>) -> Result<(), String> {
-        let id = lead
-            .remove("id")
-            .map(|v| v.as_u64().ok_or("lead id must be a positive integer"));
-        let partition = match lead.remove("partition") {
-            Some(v) => v.as_str().ok_or("partition must be a string")?.to_owned(),
-            None => DEFAULT_PARTITION.to_owned(),
-        };
-        let fields: BTreeMap<Name, String> = lead
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    Name::from(k.as_str()),
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect();
-        match id.transpose()? {
-            Some(id) => {
-                self.next_lead_id = self.next_lead_id.max(id + 1);
-                self.leads.insert(
-                    id,
-                    Lead {
-                        id,
-                        partition,
-                        fields,
-                    },
-                );
-                self.reindex();
-            }
-            None => {
-                self.create_lead(&partition, fields);
-            }
-        }
-        Ok(())
     }
 }
