@@ -1,8 +1,8 @@
 //! Failure classification for every fault class the sandbox injects: 5xx, 429 with
 //! Retry-After, dropped connections, latency beyond the client timeout, Eloqua's statuses
 //! (401, 403, 409 in both meanings, 410, 413), bad credentials at `/id`, 400 validation
-//! failures, oversize uploads, expired definitions; and a `start` retried after its answer was
-//! lost finds the sync it created instead of syncing twice.
+//! failures, oversize uploads, expired definitions; and a `start` retried (or resumed by a new
+//! run) after its answer was lost finds the sync it created instead of syncing twice.
 
 use std::time::Duration;
 
@@ -185,26 +185,19 @@ async fn an_expired_definition_asks_for_a_new_batch() {
 }
 
 #[tokio::test]
-async fn a_second_sync_of_a_busy_definition_is_retryable() {
+async fn another_client_starting_a_running_batch_joins_its_sync() {
     let env = sandbox(1000).await;
     let p = env.provider(&linkage_spec());
     let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
-    p.upload(
-        &batch,
-        0,
-        p.encode(BatchKind::Upsert, &links("OPP-1", &["a@example.com"]))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    p.start(&batch).await.unwrap();
-    // Another client (another run) syncing the same definition meets the running sync.
+    let body = p
+        .encode(BatchKind::Upsert, &links("OPP-1", &["a@example.com"]))
+        .unwrap();
+    p.upload(&batch, 0, body).await.unwrap();
+    let sync = p.start(&batch).await.unwrap();
+    // Another client (a resumed run) did not open this batch: it looks before syncing, and
+    // gets the running sync instead of Eloqua's 409.
     let other = env.provider(&linkage_spec());
-    let err = other.start(&batch).await.unwrap_err();
-    assert!(
-        matches!(&err, ProviderError::Retryable { message, .. } if message.contains("409")),
-        "{err:?}"
-    );
+    assert_eq!(other.start(&batch).await.unwrap(), sync);
 }
 
 #[tokio::test]
@@ -241,4 +234,42 @@ async fn a_retried_start_finds_the_sync_its_lost_answer_created() {
         env.linked("OPP-1").await,
         ["a@example.com", "b@example.com"]
     );
+}
+
+#[tokio::test]
+async fn a_new_run_resuming_a_started_batch_finds_its_sync() {
+    let env = sandbox(100).await;
+    let first_run = env.provider(&linkage_spec());
+    let batch = first_run.open_batch(BatchKind::Upsert).await.unwrap();
+    let body = first_run
+        .encode(BatchKind::Upsert, &links("OPP-1", &["a@example.com"]))
+        .unwrap();
+    first_run.upload(&batch, 0, body).await.unwrap();
+    let drop_sync = json!({"providers": ["eloqua"], "endpoints": ["syncs"], "drop_on_calls": [1], "drop_after_processing": true});
+    env.faults(drop_sync).await;
+    assert!(first_run.start(&batch).await.is_err());
+    env.faults(json!({})).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The run died; the next one resumes the journaled batch with a new client.
+    let next_run = env.provider(&linkage_spec());
+    let sync = next_run.start(&batch).await.unwrap();
+    assert_eq!(finish(&next_run, &batch, &sync).await, PollStatus::Done);
+    let syncs = env.bulk("/syncs").await;
+    assert_eq!(syncs["items"].as_array().unwrap().len(), 1, "{syncs}");
+    assert_eq!(env.linked("OPP-1").await, ["a@example.com"]);
+}
+
+#[tokio::test]
+async fn a_new_run_resuming_an_unstarted_batch_syncs_it() {
+    let env = sandbox(30).await;
+    let first_run = env.provider(&linkage_spec());
+    let batch = first_run.open_batch(BatchKind::Upsert).await.unwrap();
+    let body = first_run
+        .encode(BatchKind::Upsert, &links("OPP-1", &["a@example.com"]))
+        .unwrap();
+    first_run.upload(&batch, 0, body).await.unwrap();
+    let next_run = env.provider(&linkage_spec());
+    let sync = next_run.start(&batch).await.unwrap();
+    assert_eq!(finish(&next_run, &batch, &sync).await, PollStatus::Done);
+    assert_eq!(env.linked("OPP-1").await, ["a@example.com"]);
 }

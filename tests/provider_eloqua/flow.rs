@@ -206,9 +206,34 @@ async fn a_failed_sync_is_failed() {
     .unwrap();
     let sync = p.start(&batch).await.unwrap();
     match finish(&p, &batch, &sync).await {
-        PollStatus::Failed(why) => assert!(why.contains(&sync) && why.contains("error"), "{why}"),
+        PollStatus::Failed(why) => {
+            assert!(why.contains(&sync) && why.contains("ELQ-00101"), "{why}")
+        }
         other => panic!("expected Failed, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_sync_with_every_row_rejected_is_done_and_rejects_them_all() {
+    let env = sandbox(30).await;
+    let seed =
+        json!({"strict": true, "eloqua": {"opportunities": [{"id": "OPP-1", "name": "Renewal"}]}});
+    env.post("/_sandbox/seed", seed).await;
+    let p = env.provider(&linkage_spec());
+    let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
+    let records = links("OPP-1", &["ghost1@example.com", "ghost2@example.com"]);
+    p.upload(&batch, 0, p.encode(BatchKind::Upsert, &records).unwrap())
+        .await
+        .unwrap();
+    let sync = p.start(&batch).await.unwrap();
+    // The sandbox ends such a sync in `error`; its logs show every row rejected.
+    assert_eq!(finish(&p, &batch, &sync).await, PollStatus::Done);
+    let rejects = p.rejects(&batch, &sync).await.unwrap();
+    let got: Vec<(u64, &str)> = rejects
+        .iter()
+        .map(|r| (index(&r.at), r.code.as_str()))
+        .collect();
+    assert_eq!(got, [(0, "ELQ-00085"), (1, "ELQ-00085")]);
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::classify::{self, Call};
-use super::wire::{Created, IdDocument, Page, Reject, Sync, SyncRequest};
+use super::wire::{Created, IdDocument, LogItem, Page, Reject, Sync, SyncRequest};
 use crate::providers::{ClientContext, ProviderError, Secret};
 
 /// Bulk API version substituted into the `/id` URL template.
@@ -114,6 +114,17 @@ impl Client {
         limit: u64,
     ) -> Result<Page<Reject>, ProviderError> {
         let path = format!("{}/rejects?limit={limit}&offset={offset}", relative(sync)?);
+        self.json(Method::GET, &path, Call::Other, None).await
+    }
+
+    /// One page of a sync's logs.
+    pub async fn logs(
+        &self,
+        sync: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<LogItem>, ProviderError> {
+        let path = format!("{}/logs?limit={limit}&offset={offset}", relative(sync)?);
         self.json(Method::GET, &path, Call::Other, None).await
     }
 
