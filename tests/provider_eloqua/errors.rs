@@ -273,3 +273,44 @@ async fn a_new_run_resuming_an_unstarted_batch_syncs_it() {
     assert_eq!(finish(&next_run, &batch, &sync).await, PollStatus::Done);
     assert_eq!(env.linked("OPP-1").await, ["a@example.com"]);
 }
+
+#[tokio::test]
+async fn a_lost_upload_redoes_the_batch_in_a_new_definition() {
+    let env = sandbox(30).await;
+    let p = env.provider(&linkage_spec());
+    let first = links("OPP-1", &["a@example.com"]);
+    let second = links("OPP-1", &["b@example.com", "not-an-email"]);
+    let old = p.open_batch(BatchKind::Upsert).await.unwrap();
+    p.upload(&old, 0, p.encode(BatchKind::Upsert, &first).unwrap())
+        .await
+        .unwrap();
+    let lose = json!({"providers": ["eloqua"], "endpoints": ["/data"], "drop_on_calls": [1], "drop_after_processing": true});
+    env.faults(lose).await;
+    let err = p
+        .upload(&old, 1, p.encode(BatchKind::Upsert, &second).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Expired { .. }), "{err:?}");
+    env.faults(json!({})).await;
+
+    // What the executor does on Expired: a new batch, every chunk again.
+    let batch = p.open_batch(BatchKind::Upsert).await.unwrap();
+    assert_ne!(batch.id, old.id);
+    for (i, chunk) in [&first, &second].into_iter().enumerate() {
+        p.upload(&batch, i, p.encode(BatchKind::Upsert, chunk).unwrap())
+            .await
+            .unwrap();
+    }
+    let sync = p.start(&batch).await.unwrap();
+    assert_eq!(finish(&p, &batch, &sync).await, PollStatus::Done);
+    let rejects = p.rejects(&batch, &sync).await.unwrap();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0].at, bulkspec::providers::RejectAt::Index(2));
+    assert_eq!(
+        env.linked("OPP-1").await,
+        ["a@example.com", "b@example.com"]
+    );
+    p.close_batch(&old).await.unwrap();
+    p.close_batch(&batch).await.unwrap();
+    assert_eq!(env.get("/_sandbox/eloqua/definitions").await, json!([]));
+}

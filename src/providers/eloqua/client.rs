@@ -136,7 +136,7 @@ impl Client {
             .cx
             .http
             .delete(format!("{}{path}", self.bulk_base().await?));
-        let (status, headers, bytes) = self.exchange(&what, request).await?;
+        let (status, headers, bytes) = self.exchange(&what, Call::Other, request).await?;
         match status {
             s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::GONE => Ok(()),
             s => Err(classify::status(&what, Call::Other, s, &headers, &bytes)),
@@ -180,7 +180,7 @@ impl Client {
         call: Call,
         request: reqwest::RequestBuilder,
     ) -> Result<Bytes, ProviderError> {
-        let (status, headers, bytes) = self.exchange(what, request).await?;
+        let (status, headers, bytes) = self.exchange(what, call, request).await?;
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -193,6 +193,7 @@ impl Client {
     async fn exchange(
         &self,
         what: &str,
+        call: Call,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, Bytes), ProviderError> {
         self.cx.limiter.until_ready().await;
@@ -200,13 +201,13 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|e| classify::transport(what, &e))?;
+            .map_err(|e| classify::transport(what, call, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| classify::transport(what, &e))?;
+            .map_err(|e| classify::transport(what, call, &e))?;
         Ok((status, headers, bytes))
     }
 
