@@ -78,7 +78,14 @@ pub fn status(
 }
 
 /// Classifies a request that got no answer.
-pub fn transport(what: &str, e: &reqwest::Error) -> ProviderError {
+///
+/// A refused connection never reached Eloqua: retryable. Any other loss (timeout, connection
+/// dropped mid-request, body cut short) may or may not have been applied. That is harmless
+/// for reads, deletes and the `start` of a batch (it looks for its sync before syncing again),
+/// but an upload sent twice stages its rows twice: duplicate rows are rejected and every later
+/// `recordIndex` shifts. So a lost upload is `Expired`: the executor opens a new definition and
+/// uploads the batch again; the old one is never synced and deletes itself (§10.1).
+pub fn transport(what: &str, call: Call, e: &reqwest::Error) -> ProviderError {
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -89,9 +96,13 @@ pub fn transport(what: &str, e: &reqwest::Error) -> ProviderError {
     let message = format!("{what} failed: {detail}");
     if e.is_builder() {
         ProviderError::Permanent { message }
+    } else if call == Call::Upload && !e.is_connect() {
+        ProviderError::Expired {
+            message: format!(
+                "{message}; the rows may be staged already, so the batch is redone in a new definition"
+            ),
+        }
     } else {
-        // Timeouts, refused or dropped connections, bodies cut short: the request may or may
-        // not have been applied; the caller's retry is made safe by the step that sent it.
         ProviderError::Retryable {
             message,
             retry_after: None,

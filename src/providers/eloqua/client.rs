@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::classify::{self, Call};
-use super::wire::{Created, IdDocument, Page, Reject, Sync, SyncRequest};
+use super::wire::{Created, IdDocument, LogItem, Page, Reject, Sync, SyncRequest};
 use crate::providers::{ClientContext, ProviderError, Secret};
 
 /// Bulk API version substituted into the `/id` URL template.
@@ -117,6 +117,17 @@ impl Client {
         self.json(Method::GET, &path, Call::Other, None).await
     }
 
+    /// One page of a sync's logs.
+    pub async fn logs(
+        &self,
+        sync: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<LogItem>, ProviderError> {
+        let path = format!("{}/logs?limit={limit}&offset={offset}", relative(sync)?);
+        self.json(Method::GET, &path, Call::Other, None).await
+    }
+
     /// Deletes a definition; one that is already gone (404, 410) counts as deleted.
     pub async fn delete_definition(&self, definition: &str) -> Result<(), ProviderError> {
         let path = relative(definition)?;
@@ -125,7 +136,7 @@ impl Client {
             .cx
             .http
             .delete(format!("{}{path}", self.bulk_base().await?));
-        let (status, headers, bytes) = self.exchange(&what, request).await?;
+        let (status, headers, bytes) = self.exchange(&what, Call::Other, request).await?;
         match status {
             s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::GONE => Ok(()),
             s => Err(classify::status(&what, Call::Other, s, &headers, &bytes)),
@@ -169,7 +180,7 @@ impl Client {
         call: Call,
         request: reqwest::RequestBuilder,
     ) -> Result<Bytes, ProviderError> {
-        let (status, headers, bytes) = self.exchange(what, request).await?;
+        let (status, headers, bytes) = self.exchange(what, call, request).await?;
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -182,6 +193,7 @@ impl Client {
     async fn exchange(
         &self,
         what: &str,
+        call: Call,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, Bytes), ProviderError> {
         self.cx.limiter.until_ready().await;
@@ -189,13 +201,13 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|e| classify::transport(what, &e))?;
+            .map_err(|e| classify::transport(what, call, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| classify::transport(what, &e))?;
+            .map_err(|e| classify::transport(what, call, &e))?;
         Ok((status, headers, bytes))
     }
 

@@ -4,13 +4,14 @@
 //!
 //! One role per file: `config` (the endpoint from the project connection or the sandbox, the
 //! quota), `wire` (Eloqua's request and response shapes, written from the notes), `classify`
-//! (HTTP failures to `ProviderError`), `client` (HTTP calls, Basic auth, `/id` discovery) and
-//! `steps` (`impl Provider`). Nothing here retries, polls in a loop, journals or uses
+//! (HTTP failures to `ProviderError`), `outcome` (what a sync's status and logs mean), `client`
+//! (HTTP calls, Basic auth, `/id` discovery) and `steps` (`impl Provider`). Nothing here retries, polls in a loop, journals or uses
 //! `crate::sandbox`: the executor owns those, and the emulator is written independently.
 
 mod classify;
 mod client;
 mod config;
+mod outcome;
 mod steps;
 mod wire;
 

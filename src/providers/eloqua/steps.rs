@@ -5,7 +5,8 @@
 //! Definitions are created with `isSyncTriggeredOnImport: false` (uploads only stage rows) and
 //! `autoDeleteDuration` so a definition an interrupted run abandons cleans itself up. Rejects'
 //! `recordIndex` is read as 1-based over the sync's rows in upload order (Oracle's example
-//! reads that way; the notes leave it open, §12).
+//! reads that way; the notes leave it open, §12). `poll` reads the logs of a sync that ended in
+//! `error` to tell "failed as a whole" from "every row rejected" (`outcome`).
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::client::{Client, relative};
+use super::outcome;
 use super::wire::{ContactDefinition, LinkageDefinition, SyncAction};
 use crate::providers::{
     BatchKind, Batching, ChunkRecord, ClientContext, PollStatus, Provider, ProviderError, RejectAt,
@@ -39,10 +41,11 @@ pub struct EloquaProvider {
     /// Where definitions are created: `/opportunities/contacts/imports` or `/contacts/imports`.
     collection: &'static str,
     definition: Value,
-    /// Definitions this provider has asked to sync: a second `start` of one of them (a retry
-    /// after a lost answer) first looks for the sync the earlier attempt created, so the rows
-    /// are never synced by one sync and then "succeed" in an empty second one.
-    sync_requested: Mutex<HashSet<String>>,
+    /// Definitions this client created and has not asked to sync yet. `start` of any other
+    /// definition (a retry after a lost answer, or a batch resumed from the journal by a new
+    /// run) first looks for a sync the earlier attempt created, so the rows are never synced by
+    /// one sync while a second, empty one "succeeds".
+    unsynced: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for EloquaProvider {
@@ -78,7 +81,7 @@ impl EloquaProvider {
             client: Client::new(cx)?,
             collection,
             definition,
-            sync_requested: Mutex::new(HashSet::new()),
+            unsynced: Mutex::new(HashSet::new()),
         })
     }
 
@@ -159,20 +162,6 @@ fn no_delete() -> ProviderError {
     }
 }
 
-/// A sync status to a poll result (§8.2; `errored` is the prose spelling of `error`).
-fn poll_status(uri: &str, status: &str) -> Result<PollStatus, ProviderError> {
-    match status.to_ascii_lowercase().as_str() {
-        "pending" | "active" => Ok(PollStatus::Running(status.to_string())),
-        "success" | "warning" => Ok(PollStatus::Done),
-        "error" | "errored" => Ok(PollStatus::Failed(format!(
-            "Eloqua sync {uri} ended with status `{status}`; its logs say why"
-        ))),
-        _ => Err(ProviderError::Permanent {
-            message: format!("Eloqua sync {uri} has an unknown status `{status}`"),
-        }),
-    }
-}
-
 impl Provider for EloquaProvider {
     fn batching(&self) -> Batching {
         Batching::Single
@@ -206,6 +195,10 @@ impl Provider for EloquaProvider {
             .client
             .create_definition(self.collection, &self.definition)
             .await?;
+        self.unsynced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(uri.clone());
         Ok(RemoteBatch {
             id: uri,
             kind,
@@ -225,12 +218,12 @@ impl Provider for EloquaProvider {
 
     async fn start(&self, batch: &RemoteBatch) -> Result<String, ProviderError> {
         let definition = relative(&batch.id)?;
-        let first = self
-            .sync_requested
+        let fresh = self
+            .unsynced
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(definition.to_string());
-        if !first && let Some(uri) = self.find_sync(definition).await? {
+            .remove(definition);
+        if !fresh && let Some(uri) = self.find_sync(definition).await? {
             return Ok(uri);
         }
         Ok(self.client.create_sync(definition).await?.uri)
@@ -242,7 +235,13 @@ impl Provider for EloquaProvider {
         remote_id: &str,
     ) -> Result<PollStatus, ProviderError> {
         let sync = self.client.sync(remote_id).await?;
-        poll_status(remote_id, &sync.status)
+        match outcome::status(remote_id, &sync.status)? {
+            Some(status) => Ok(status),
+            None => {
+                let logs = self.client.logs(remote_id, 0, PAGE).await?;
+                Ok(outcome::judge(remote_id, &sync.status, &logs.items))
+            }
+        }
     }
 
     async fn rejects(
@@ -279,33 +278,5 @@ impl Provider for EloquaProvider {
 
     async fn close_batch(&self, batch: &RemoteBatch) -> Result<(), ProviderError> {
         self.client.delete_definition(&batch.id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_map_to_poll_results() {
-        assert_eq!(
-            poll_status("/syncs/1", "pending"),
-            Ok(PollStatus::Running("pending".into()))
-        );
-        assert_eq!(
-            poll_status("/syncs/1", "active"),
-            Ok(PollStatus::Running("active".into()))
-        );
-        assert_eq!(poll_status("/syncs/1", "success"), Ok(PollStatus::Done));
-        assert_eq!(poll_status("/syncs/1", "warning"), Ok(PollStatus::Done));
-        assert!(matches!(
-            poll_status("/syncs/1", "errored"),
-            Ok(PollStatus::Failed(_))
-        ));
-        assert!(matches!(
-            poll_status("/syncs/1", "error"),
-            Ok(PollStatus::Failed(_))
-        ));
-        assert!(poll_status("/syncs/1", "exploded").is_err());
     }
 }

@@ -133,6 +133,20 @@ pub struct Reject {
     pub message: Option<String>,
 }
 
+/// One line of a sync's logs (§8.3).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogItem {
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub status_code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
 /// The post-20D validation body (§10.2).
 #[derive(Debug, Deserialize)]
 pub struct Failures {
