@@ -125,6 +125,7 @@ fn main() {
         polls(&stats3) - polls(&stats2)
     );
     let _ = sandbox.kill();
+    let _ = sandbox.wait();
 }
 
 fn link(from: &str, to: &Path) {

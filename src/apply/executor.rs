@@ -346,8 +346,7 @@ impl<P: Provider> Run<'_, P> {
                 self.job(),
                 b.id
             ));
-            self.journal
-                .forget_prefix(&format!("{}upload/", self.prefix));
+            self.reset_batch_steps()?;
         }
         self.put("batch", StepStatus::Started, None, Value::Null)?;
         let provider = self.provider.clone();
@@ -373,12 +372,20 @@ impl<P: Provider> Run<'_, P> {
         Ok(b)
     }
 
+    /// The uploads and start of an expired batch must be redone in the new one.
+    fn reset_batch_steps(&mut self) -> Result<(), ApplyError> {
+        for step in ["upload/", "start", "poll"] {
+            let prefix = format!("{}{step}", self.prefix);
+            self.journal.reset_prefix(self.store.as_mut(), &prefix)?;
+        }
+        Ok(())
+    }
+
     /// An error of an upload or start: an expired batch is marked so the next run reopens it.
     fn batch_error(&mut self, step: &str, e: ProviderError) -> Result<ApplyError, ApplyError> {
         if let ProviderError::Expired { .. } = &e {
             self.put("batch", StepStatus::Failed, None, json!({"expired": true}))?;
-            self.journal
-                .forget_prefix(&format!("{}upload/", self.prefix));
+            self.reset_batch_steps()?;
             return Ok(ApplyError::Expired {
                 job: self.job().into(),
                 message: e.to_string(),

@@ -162,9 +162,30 @@ impl Journal {
         )
     }
 
-    /// Drops the entries of steps whose name starts with `prefix` (a reopened batch).
-    pub fn forget_prefix(&mut self, prefix: &str) {
-        self.entries.retain(|k, _| !k.starts_with(prefix));
+    /// Marks every step whose name starts with `prefix` as failed, in the state too, so a
+    /// reopened batch redoes them (its uploads went to a remote job that no longer exists).
+    pub fn reset_prefix(
+        &mut self,
+        store: &mut dyn StateStore,
+        prefix: &str,
+    ) -> Result<(), StateError> {
+        let steps: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        for step in steps {
+            self.put(
+                store,
+                &step,
+                StepStatus::Failed,
+                None,
+                serde_json::json!({"reset": true}),
+                None,
+            )?;
+        }
+        Ok(())
     }
 }
 

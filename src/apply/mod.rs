@@ -214,6 +214,7 @@ pub async fn apply_job<P: Provider + 'static>(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Commits what the remote side accepted, records the applied spec and the rejects, and
 /// closes the run in the journal.
 fn commit(

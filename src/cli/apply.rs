@@ -203,7 +203,14 @@ fn run_jobs(
                     continue;
                 }
             };
-            let result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
+            let mut result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
+            // An expired remote import (a token or definition gone, a lost upload) is redone
+            // in a new one; the journal already marked the old one's steps for redoing.
+            for _ in 0..2 {
+                let Err(ApplyError::Expired { message, .. }) = &result else { break };
+                events.line(&format!("{job}: {message}; opening a new remote import"));
+                result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
+            }
             let _ = guard.release();
             match result {
                 Ok(r) => {

@@ -39,10 +39,10 @@ pub fn run(cx: &Context, args: &JobsArgs) -> Exit {
         .into_iter()
         .filter(|j| args.jobs.is_empty() || args.jobs.contains(&j.job))
         .collect();
-    for name in args
+    if let Some(name) = args
         .jobs
         .iter()
-        .filter(|n| !wanted.iter().any(|j| &j.job == *n))
+        .find(|n| !wanted.iter().any(|j| &j.job == *n))
     {
         cx.out
             .error(&format!("error: the state has no job `{name}`\n"));
