@@ -367,3 +367,62 @@ fn state_commands() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["jobs"], serde_json::json!([]));
 }
+
+#[test]
+fn corrupt_newer_or_busy_state_is_a_clear_error_and_nothing_is_written() {
+    let dir = project();
+    let db = dir.path().join(".bulkspec/state.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(&db, "email,name\nnot a database\n").unwrap();
+    let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(
+        all(&o).contains("state.db"),
+        "the error names the file: {}",
+        all(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&db).unwrap(),
+        "email,name\nnot a database\n",
+        "left untouched"
+    );
+    // A state written by a newer bulkspec is refused, not migrated backwards.
+    std::fs::remove_file(&db).unwrap();
+    record_state(dir.path(), "specs/webinar-members.yaml");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE schema_version SET version = 999", [])
+        .unwrap();
+    drop(conn);
+    let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(all(&o).contains("999"), "{}", all(&o));
+    // A database another process is writing: a plan still reads (WAL gives it a consistent
+    // snapshot); an apply, which must write, waits a bounded time and then fails clearly.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE schema_version SET version = 1", [])
+        .unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let csv = dir.path().join("specs/data/webinar-attendees.csv");
+    std::fs::write(
+        &csv,
+        std::fs::read_to_string(&csv)
+            .unwrap()
+            .replace(",Lee,", ",Leigh,"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = bulkspec(
+        dir.path(),
+        &["apply", "--auto-approve", "specs/webinar-members.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(
+        all(&o).to_lowercase().contains("busy") || all(&o).contains("locked"),
+        "{}",
+        all(&o)
+    );
+    assert!(started.elapsed().as_secs() < 60);
+    conn.execute_batch("ROLLBACK").unwrap();
+}
