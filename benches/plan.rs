@@ -13,12 +13,13 @@
 //! `floor write-state` + `floor diff` when the floor binary is given.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/support/project.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use support::*;
 
-use bulkspec::plan::diff::{self, DiffOptions, Seen, Visitor};
-use bulkspec::state::{RecordRef, StateStore};
 
 const SPEC: &str = r#"version: 1
 job: members
@@ -53,7 +54,7 @@ fn main() {
     std::fs::write(dir.path().join("specs/members.yaml"), SPEC).unwrap();
     link(base, &dir.path().join("specs/data.csv"));
     let t = Instant::now();
-    record_state(dir.path());
+    record_state(dir.path(), "specs/members.yaml");
     eprintln!(
         "recorded the base state in {:.2}s",
         t.elapsed().as_secs_f64()
@@ -137,48 +138,4 @@ fn which_release() -> PathBuf {
 fn link(from: &str, to: &Path) {
     let _ = std::fs::remove_file(to);
     std::os::unix::fs::symlink(std::fs::canonicalize(from).unwrap(), to).unwrap();
-}
-
-fn record_state(dir: &Path) {
-    let opts = bulkspec::spec::workspace::LoadOptions {
-        dir: dir.to_path_buf(),
-        ..Default::default()
-    };
-    let (ws, diags) = bulkspec::spec::workspace::load(&opts);
-    assert!(!diags.has_errors(), "{diags:?}");
-    let loaded = &ws.specs[0];
-    let read = bulkspec::source::options::read_options(&loaded.path, &loaded.spec.source).unwrap();
-    let mut reader = bulkspec::source::SourceReader::open(&read).unwrap();
-    let mapper = bulkspec::source::map::Mapper::new(&loaded.spec, &ws.context, &reader).unwrap();
-    let mut session = mapper.session().unwrap();
-    struct Collect(Vec<(u64, u64, String)>);
-    impl Visitor for Collect {
-        fn record(&mut self, s: &Seen<'_>) {
-            self.0.push((s.key_hash, s.content_hash, s.key.to_owned()));
-        }
-        fn invalid(&mut self, _: u64, _: Option<&str>, _: &str) {}
-    }
-    let mut c = Collect(Vec::new());
-    let opts = DiffOptions {
-        delete_mode: false,
-        max_request_bytes: 10_000_000,
-        request_overhead: 0,
-    };
-    diff::run(&mut reader, &mut session, Default::default(), opts, &mut c).unwrap();
-    let path = dir.join(".bulkspec/state.db");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut store = bulkspec::state::SqliteStore::open(&path).unwrap();
-    let mut it = c.0.iter().map(|(k, h, key)| RecordRef {
-        key_hash: *k,
-        content_hash: *h,
-        key,
-    });
-    store.commit_records("members", &mut it, &[]).unwrap();
-    store
-        .record_apply(
-            "members",
-            &serde_json::to_string(&loaded.rendered).unwrap(),
-            &[],
-        )
-        .unwrap();
 }

@@ -2,41 +2,15 @@
 //! (and the embedded sandbox for the quickstart). No mock of our own client anywhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/project.rs"]
+mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::*;
 
 use serde_json::{Value, json};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            if e.file_name() != ".bulkspec" && e.file_name() != "ci" {
-                copy_dir(&e.path(), &to.join(e.file_name()));
-            }
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        repo().join("bulkspec.yaml"),
-        dir.path().join("bulkspec.yaml"),
-    )
-    .unwrap();
-    copy_dir(&repo().join("specs"), &dir.path().join("specs"));
-    dir
-}
 
 /// A `bulkspec sandbox` child process on a free port.
 struct Sandbox {
