@@ -20,7 +20,6 @@ use std::process::Command;
 use std::time::Instant;
 use support::*;
 
-
 const SPEC: &str = r#"version: 1
 job: members
 target:

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use support::*;
 
-
 fn bulkspec(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bulkspec"))
         .current_dir(dir)
