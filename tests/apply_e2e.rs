@@ -533,3 +533,57 @@ fn rate_limits_dropped_connections_and_short_tokens_are_survived() {
         Some(30)
     );
 }
+
+#[test]
+fn status_shows_the_remote_job_a_killed_apply_left_running() {
+    let sb = Sandbox::start(&["--processing-time", "30s"]);
+    let dir = project();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
+        .current_dir(dir.path())
+        .env("BULKSPEC_SANDBOX_URL", &sb.url)
+        .args([
+            "-q",
+            "apply",
+            "--auto-approve",
+            "specs/webinar-members.yaml",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let uploaded = loop {
+        let o = bulkspec(
+            dir.path(),
+            Some(&sb),
+            &["--format", "json", "state", "show", "webinar-members"],
+        );
+        let show: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        let done = show["journal"].as_array().is_some_and(|j| {
+            j.iter()
+                .any(|e| e["kind"] == "upload" && e["status"] == "done")
+        });
+        if done || started.elapsed() > Duration::from_secs(20) {
+            break done;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(uploaded, "the apply uploaded its chunk");
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "status", "webinar-members"],
+    );
+    let status: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let inflight = &status["jobs"][0]["in_flight"];
+    assert_eq!(inflight.as_array().map(Vec::len), Some(1), "{status}");
+    assert!(
+        inflight[0]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("Running"),
+        "{status}"
+    );
+}

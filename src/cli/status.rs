@@ -63,8 +63,9 @@ pub fn run(cx: &Context, args: &JobsArgs) -> Exit {
     for summary in &wanted {
         let journal = store.journal(&summary.job).unwrap_or_default();
         let inflight = in_flight(&journal);
+        let batches = batches(&journal);
         let loaded = ws.specs.iter().find(|s| s.spec.job == summary.job);
-        let live: Vec<Value> = runtime.block_on(live_status(&ws, loaded, &inflight));
+        let live: Vec<Value> = runtime.block_on(live_status(&ws, loaded, &inflight, &batches));
         let mut doc = state_view::summary_json(summary);
         doc["in_flight"] = Value::Array(live.clone());
         text.push_str(&state_view::show_human(
@@ -119,10 +120,31 @@ fn in_flight(journal: &[JournalEntry]) -> Vec<JournalEntry> {
         .collect()
 }
 
+/// The remote batches the last run opened, by journal step (`batch`, `rm-batch`).
+fn batches(journal: &[JournalEntry]) -> Vec<(String, RemoteBatch)> {
+    let Some(last) = journal.last().map(|e| e.run.clone()) else {
+        return Vec::new();
+    };
+    journal
+        .iter()
+        .filter(|e| {
+            e.run == last
+                && e.status == StepStatus::Done
+                && (e.step == "batch" || e.step == "rm-batch")
+        })
+        .filter_map(|e| {
+            serde_json::from_value(e.details.clone())
+                .ok()
+                .map(|b| (e.step.clone(), b))
+        })
+        .collect()
+}
+
 async fn live_status(
     ws: &workspace::Workspace,
     loaded: Option<&LoadedSpec>,
     inflight: &[JournalEntry],
+    batches: &[(String, RemoteBatch)],
 ) -> Vec<Value> {
     let mut out = Vec::new();
     let Some(loaded) = loaded else { return out };
@@ -135,12 +157,23 @@ async fn live_status(
     };
     for e in inflight {
         let remote = e.remote_id.clone().unwrap_or_default();
-        let batch = RemoteBatch {
-            id: String::new(),
-            kind: BatchKind::Upsert,
-            expires_at: None,
-            details: Value::Null,
+        // Single-batch providers poll with their batch (Eloqua definition, MyPreferences
+        // token); per-chunk providers need none.
+        let prefix = if e.step.starts_with("rm-") {
+            "rm-batch"
+        } else {
+            "batch"
         };
+        let batch = batches
+            .iter()
+            .find(|b| b.0 == prefix)
+            .map(|b| b.1.clone())
+            .unwrap_or(RemoteBatch {
+                id: String::new(),
+                kind: BatchKind::Upsert,
+                expires_at: None,
+                details: Value::Null,
+            });
         let status = match conns.poll_once(ws, loaded, &batch, &remote).await {
             Ok(s) => format!("{s:?}"),
             Err(e) => format!("cannot poll: {e}"),
