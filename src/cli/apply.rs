@@ -55,7 +55,10 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
             Err(exit) => return exit,
         },
     };
-    cx.out.plan(&plan);
+    // In JSON the plan goes out with the results, as one document.
+    if cx.out.format != crate::output::Format::Json {
+        cx.out.plan(&plan);
+    }
     if plan.summary.guard_violations > 0 {
         cx.out
             .error("error: a guard stopped the plan (see above)\n");
@@ -71,6 +74,9 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
         .collect();
     if jobs.is_empty() {
         cx.out.info("Nothing to apply.");
+        if cx.out.format == crate::output::Format::Json {
+            cx.out.apply_results(&[], &plan);
+        }
         return Exit::Ok;
     }
     if let Some(job) = plan
@@ -98,7 +104,7 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
             }
         }
     }
-    run_jobs(cx, &ws, &jobs, store)
+    run_jobs(cx, &ws, &jobs, store, &plan)
 }
 
 fn create_state(ws: &Workspace) -> Result<Box<dyn StateStore>, String> {
@@ -147,6 +153,7 @@ fn run_jobs(
     ws: &Workspace,
     jobs: &[&LoadedSpec],
     mut store: Box<dyn StateStore>,
+    plan: &Plan,
 ) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -225,7 +232,7 @@ fn run_jobs(
                 }
             }
         }
-        cx.out.apply_results(&results);
+        cx.out.apply_results(&results, plan);
         exit
     })
 }

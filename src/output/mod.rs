@@ -95,7 +95,7 @@ impl Output {
     }
 
     /// Prints what an apply did, per job.
-    pub fn apply_results(&self, results: &[crate::apply::JobResult]) {
+    pub fn apply_results(&self, results: &[crate::apply::JobResult], plan: &crate::plan::Plan) {
         match self.format {
             Format::Json => {
                 let jobs: Vec<serde_json::Value> = results
@@ -108,7 +108,7 @@ impl Output {
                         })
                     })
                     .collect();
-                self.json(&serde_json::json!({"format_version": 1, "applied": jobs}));
+                self.json(&serde_json::json!({"format_version": 1, "plan": plan, "applied": jobs}));
             }
             _ => {
                 let mut text = String::new();
