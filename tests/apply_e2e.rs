@@ -142,6 +142,10 @@ fn every_provider_end_to_end_and_reapply_sends_nothing() {
         &["--format", "json", "apply", "--auto-approve"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout)
+        .expect("one JSON document: the plan and what was applied");
+    assert_eq!(doc["applied"].as_array().map(Vec::len), Some(5), "{doc}");
+    assert_eq!(doc["plan"]["summary"]["add"], 160);
     assert_eq!(
         sb.get("/_sandbox/marketo/programs/1040/members")
             .as_array()
