@@ -138,9 +138,11 @@ impl<'m> Session<'m> {
     /// The full record of a row, with its key and (Dotdigital) contact identifier.
     pub fn record(&mut self, row: &Row<'_>) -> Result<(String, Option<String>, Json), String> {
         let ctx = self.m.needs_context.then(|| self.context(row));
-        let mut record = self.m.skeleton.clone();
         let mut key = String::new();
         let mut contact = None;
+        // Record leaves come in the skeleton's depth-first order (see `collect`), so the record
+        // is built in one walk instead of a clone and a JSON-pointer lookup per leaf.
+        let mut values = Vec::with_capacity(self.m.leaves.len());
         for (i, leaf) in self.m.leaves.iter().enumerate() {
             let val = eval(self.m, &self.exprs, &self.templates, i, row, ctx.as_ref())?;
             let json = match val {
@@ -156,14 +158,12 @@ impl<'m> Session<'m> {
                     json.as_str()
                         .map_or_else(|| json.to_string(), str::to_owned),
                 );
-            } else if let Some(slot) = leaf
-                .path
-                .strip_prefix("/record")
-                .and_then(|p| record.pointer_mut(p))
-            {
-                *slot = json;
+            } else if leaf.in_record {
+                values.push(json);
             }
         }
+        let mut values = values.into_iter();
+        let record = fill(&self.m.skeleton, &mut values);
         Ok((key, contact, record))
     }
 
@@ -258,6 +258,19 @@ fn eval<'r>(
                 .map(|s| Val::Str(Cow::Owned(s)))
                 .map_err(|e| template_reason(&leaf.label, &e))
         }
+    }
+}
+
+/// The skeleton with its leaves replaced, in depth-first order, by `values`.
+fn fill(skeleton: &Json, values: &mut std::vec::IntoIter<Json>) -> Json {
+    match skeleton {
+        Json::Object(m) if !m.is_empty() => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), fill(v, values)))
+                .collect(),
+        ),
+        Json::Array(a) if !a.is_empty() => Json::Array(a.iter().map(|v| fill(v, values)).collect()),
+        leaf => values.next().unwrap_or_else(|| leaf.clone()),
     }
 }
 
