@@ -97,6 +97,18 @@ fn bulkspec(dir: &Path, sandbox: Option<&Sandbox>, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// An `apply` of one spec running in the background (to be killed by the test).
+fn spawn_apply(dir: &Path, sb: &Sandbox, spec: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_bulkspec"))
+        .current_dir(dir)
+        .env("BULKSPEC_SANDBOX_URL", &sb.url)
+        .args(["-q", "apply", "--auto-approve", spec])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn all(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
 }
@@ -351,19 +363,7 @@ fn killed_applies_resume_without_loss_or_duplicates() {
     )
     .unwrap();
     for delay in [150u64, 400, 700, 1000, 1500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
-            .current_dir(dir.path())
-            .env("BULKSPEC_SANDBOX_URL", &sb.url)
-            .args([
-                "-q",
-                "apply",
-                "--auto-approve",
-                "specs/webinar-members.yaml",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_apply(dir.path(), &sb, "specs/webinar-members.yaml");
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
@@ -542,19 +542,7 @@ fn rate_limits_dropped_connections_and_short_tokens_are_survived() {
 fn status_shows_the_remote_job_a_killed_apply_left_running() {
     let sb = Sandbox::start(&["--processing-time", "30s"]);
     let dir = project();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulkspec"))
-        .current_dir(dir.path())
-        .env("BULKSPEC_SANDBOX_URL", &sb.url)
-        .args([
-            "-q",
-            "apply",
-            "--auto-approve",
-            "specs/webinar-members.yaml",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_apply(dir.path(), &sb, "specs/webinar-members.yaml");
     let started = Instant::now();
     let uploaded = loop {
         let o = bulkspec(

@@ -247,40 +247,42 @@ pub async fn read(State(emu): State<Arc<Eloqua>>, Path(id): Path<String>) -> Res
 
 /// `GET /syncs/{id}/logs`.
 pub async fn logs(
-    State(emu): State<Arc<Eloqua>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    emu: State<Arc<Eloqua>>,
+    id: Path<String>,
+    q: Query<HashMap<String, String>>,
 ) -> Response {
-    let mut store = emu.lock();
-    let now = emu.now(&store);
-    respond(parse_id(&id).and_then(|id| {
-        let items = store
-            .sync(id, now)?
-            .logs
+    paged_items(emu, id, q, |s| {
+        s.logs
             .iter()
             .filter_map(|l| serde_json::to_value(l).ok())
-            .collect();
-        page(items, &Params::new(q), 1000)
-    }))
+            .collect()
+    })
 }
 
 /// `GET /syncs/{id}/rejects`.
 pub async fn rejects(
+    emu: State<Arc<Eloqua>>,
+    id: Path<String>,
+    q: Query<HashMap<String, String>>,
+) -> Response {
+    paged_items(emu, id, q, |s| {
+        s.rejects
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect()
+    })
+}
+
+/// One page of a sync's items (logs or rejects), with the paging envelope.
+fn paged_items(
     State(emu): State<Arc<Eloqua>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    items: impl Fn(&SyncRecord) -> Vec<Value>,
 ) -> Response {
     let mut store = emu.lock();
     let now = emu.now(&store);
-    respond(parse_id(&id).and_then(|id| {
-        let items = store
-            .sync(id, now)?
-            .rejects
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect();
-        page(items, &Params::new(q), 1000)
-    }))
+    respond(parse_id(&id).and_then(|id| page(items(store.sync(id, now)?), &Params::new(q), 1000)))
 }
 
 /// `GET /syncs/{id}/data`: only export syncs have data; every sync here is an import (400).
