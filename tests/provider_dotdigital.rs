@@ -74,7 +74,7 @@ pub fn record(key: &str, contact: &str, json: Value) -> ChunkRecord {
         content_hash: 0,
         line: 0,
         contact: Some(contact.into()),
-        record: json,
+        record: json.into(),
     }
 }
 

@@ -108,7 +108,8 @@ pub fn record(crm_id: &str, email: &str) -> ChunkRecord {
         record: json!({
             "AlternateIds": [{"AlternateIdType": "CRM", "AlternateId": crm_id}],
             "Emails": [{"EmailAddress": email, "IsDefault": true}]
-        }),
+        })
+        .into(),
     }
 }
 

@@ -88,7 +88,6 @@ fn produce<P: Provider>(
         tx,
         chunk: 0,
         records: Vec::new(),
-        sent: Vec::new(),
         invalid: Vec::new(),
         failed: None,
     };
@@ -117,7 +116,6 @@ struct Encoder<'t, P: Provider> {
     tx: &'t mpsc::Sender<Feed>,
     chunk: usize,
     records: Vec<ChunkRecord>,
-    sent: Vec<SentRecord>,
     invalid: Vec<(u64, Option<String>, String)>,
     failed: Option<String>,
 }
@@ -129,12 +127,22 @@ impl<P: Provider> Encoder<'_, P> {
         }
         match self.provider.encode(self.kind, &self.records) {
             Ok(body) => {
+                // What is kept of each record until the commit: its key moves, nothing is copied.
+                let records = self
+                    .records
+                    .drain(..)
+                    .map(|r| SentRecord {
+                        key_hash: r.key_hash,
+                        content_hash: r.content_hash,
+                        line: r.line,
+                        key: r.key.into_boxed_str(),
+                    })
+                    .collect();
                 let chunk = EncodedChunk {
                     index: self.chunk,
                     body,
-                    records: std::mem::take(&mut self.sent),
+                    records,
                 };
-                self.records.clear();
                 if self.tx.blocking_send(Feed::Chunk(chunk)).is_err() {
                     self.failed = Some("the apply stopped".into());
                 }
@@ -171,14 +179,8 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
     }
 
     fn record_of(&mut self, seen: &Seen<'_>, session: &mut Session<'_>, row: &Row<'_>) {
-        match session.record(row) {
+        match session.record_body(row) {
             Ok((key, contact, record)) => {
-                self.sent.push(SentRecord {
-                    key_hash: seen.key_hash,
-                    content_hash: seen.content_hash,
-                    line: seen.line,
-                    key: key.clone().into(),
-                });
                 self.records.push(ChunkRecord {
                     key,
                     key_hash: seen.key_hash,

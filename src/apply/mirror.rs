@@ -34,7 +34,7 @@ pub async fn remove<P: Provider + 'static>(
                 content_hash: 0,
                 line: 0,
                 contact: None,
-                record,
+                record: record.into(),
             })
         })
         .collect();
@@ -96,7 +96,7 @@ fn split(records: Vec<ChunkRecord>, max: u64) -> Vec<Vec<ChunkRecord>> {
     let mut out: Vec<Vec<ChunkRecord>> = Vec::new();
     let mut size = 0u64;
     for r in records {
-        let len = serde_json::to_vec(&r.record).map_or(64, |v| v.len() as u64) + 1;
+        let len = r.record.len() as u64 + 1;
         if out
             .last()
             .is_none_or(|c| !c.is_empty() && size + len + 64 > max)

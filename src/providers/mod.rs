@@ -29,8 +29,8 @@ pub struct ChunkRecord {
     pub line: u64,
     /// Dotdigital's contact identifier (`account` for account scope).
     pub contact: Option<String>,
-    /// The mapped record (`record:` of the spec, rendered for this row).
-    pub record: serde_json::Value,
+    /// The mapped record (`record:` of the spec, rendered for this row), written for the wire.
+    pub record: crate::source::map::RecordBody,
 }
 
 /// How a provider groups records into remote jobs.

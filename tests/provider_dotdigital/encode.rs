@@ -92,7 +92,7 @@ fn mapped(spec_value: serde_json::Value, text: &str, format: Format) -> (Vec<Chu
             Outcome::Ok(m) => m.wire_bytes,
             Outcome::Invalid { reason, .. } => panic!("row did not map: {reason}"),
         };
-        let (key, contact, json) = session.record(&row).unwrap();
+        let (key, contact, json) = session.record_body(&row).unwrap();
         records.push(ChunkRecord {
             key,
             key_hash: 0,

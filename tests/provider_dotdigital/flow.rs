@@ -37,7 +37,7 @@ async fn whole_flow_stores_exactly_the_records() {
     assert_eq!(import(&p, &records).await, vec![]);
     let want: Vec<_> = records
         .iter()
-        .map(|r| json!({"key": r.key, "contactIdentifier": r.contact, "json": r.record}))
+        .map(|r| json!({"key": r.key, "contactIdentifier": r.contact, "json": r.record.to_value()}))
         .collect();
     assert_eq!(stored(&sb, "orders").await, want);
 

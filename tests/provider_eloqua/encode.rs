@@ -57,7 +57,7 @@ async fn encoded_size_is_what_the_mapper_predicts() {
             Outcome::Ok(m) => predicted += m.wire_bytes,
             Outcome::Invalid { reason, .. } => panic!("line {line}: {reason}"),
         }
-        let (key, _, value) = session.record(&row).unwrap();
+        let (key, _, value) = session.record_body(&row).unwrap();
         records.push(ChunkRecord {
             key,
             key_hash: 0,

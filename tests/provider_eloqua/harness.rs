@@ -172,7 +172,7 @@ pub fn record(line: u64, record: Value) -> ChunkRecord {
         content_hash: line,
         line,
         contact: None,
-        record,
+        record: record.into(),
     }
 }
 

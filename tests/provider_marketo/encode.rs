@@ -32,7 +32,7 @@ fn map_source(spec: &Spec) -> (Vec<ChunkRecord>, u64) {
             Outcome::Ok(m) => predicted += m.wire_bytes,
             Outcome::Invalid { reason, .. } => panic!("line {}: {reason}", row.line()),
         }
-        let (key, contact, record) = session.record(&row).unwrap();
+        let (key, contact, record) = session.record_body(&row).unwrap();
         let line = row.line();
         recs.push(ChunkRecord {
             key,

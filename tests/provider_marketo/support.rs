@@ -129,7 +129,7 @@ pub fn records(values: &[Value]) -> Vec<ChunkRecord> {
             content_hash: i as u64,
             line: i as u64 + 2,
             contact: None,
-            record: v.clone(),
+            record: v.clone().into(),
         })
         .collect()
 }

@@ -49,7 +49,7 @@ async fn the_body_is_the_mapper_prediction_plus_the_wrapper() {
             Outcome::Ok(m) => predicted += m.wire_bytes,
             Outcome::Invalid { reason, .. } => panic!("{reason}"),
         }
-        let (key, contact, record) = session.record(&row).unwrap();
+        let (key, contact, record) = session.record_body(&row).unwrap();
         chunk.push(ChunkRecord {
             key,
             key_hash: 0,

@@ -71,12 +71,12 @@ async fn delete_import_removes_matched_profiles_and_rejects_unknown_keys() {
         .iter()
         .map(|key| {
             let mut r = record(key, "");
-            r.record = p.removal_record(key).unwrap();
+            r.record = p.removal_record(key).unwrap().into();
             r
         })
         .collect();
     assert_eq!(
-        removals[0].record,
+        removals[0].record.to_value().unwrap(),
         json!({"AlternateIds": [{"AlternateIdType": "CRM", "AlternateId": "C-2"}]})
     );
     let rejects = import(&p, BatchKind::Delete, &[removals]).await;

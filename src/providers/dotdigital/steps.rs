@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::client::Client;
-use super::wire::{Fault, ImportRecord, ImportState, Report, describe_reason};
+use super::wire::{Fault, ImportState, Report, describe_reason, write_import_record};
 use crate::providers::{
     BatchKind, Batching, ChunkRecord, ClientContext, PollStatus, Provider, ProviderError, RejectAt,
     RemoteBatch, RemoteReject,
@@ -95,21 +95,19 @@ impl Provider for DotdigitalProvider {
                 message: "the Dotdigital bulk import cannot delete records".into(),
             });
         }
-        let body = records
-            .iter()
-            .map(|r| {
-                Ok(ImportRecord {
-                    key: &r.key,
-                    contact_identifier: self.contact(r)?,
-                    json: &r.record,
-                })
-            })
-            .collect::<Result<Vec<_>, ProviderError>>()?;
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ProviderError::Permanent {
-                message: format!("cannot encode the Dotdigital import: {e}"),
-            })
+        let mut out = Vec::with_capacity(records.iter().map(|r| r.record.len() + 64).sum());
+        out.push(b'[');
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let json = r.record.json().ok_or_else(|| ProviderError::Permanent {
+                message: format!("record `{}` is not JSON", r.key),
+            })?;
+            write_import_record(&mut out, &r.key, self.contact(r)?, json);
+        }
+        out.push(b']');
+        Ok(Bytes::from(out))
     }
 
     /// Nothing to open: every upload starts its own import.

@@ -5,17 +5,20 @@
 //! PascalCase, §2). Nothing here may come from `crate::sandbox`: the client and the emulator
 //! are written independently so they cannot agree on a mistake.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// One record of the bulk import body. Field order is the wire order the plan's size model
-/// assumes: `{"key":…,"contactIdentifier":…,"json":…}`.
-#[derive(Debug, Serialize)]
-pub struct ImportRecord<'a> {
-    pub key: &'a str,
-    #[serde(rename = "contactIdentifier")]
-    pub contact_identifier: &'a str,
-    /// Sent as a JSON object (the vendor's own example does so, §5), not as a string.
-    pub json: &'a serde_json::Value,
+/// Writes one record of the bulk import body. Field order is the wire order the plan's size
+/// model assumes: `{"key":…,"contactIdentifier":…,"json":…}`; `json` is the record's compact
+/// JSON text, sent as a JSON object (the vendor's own example does so, §5), not as a string.
+pub fn write_import_record(out: &mut Vec<u8>, key: &str, contact_identifier: &str, json: &str) {
+    use crate::source::map::body::write_json_str;
+    out.extend_from_slice(br#"{"key":"#);
+    write_json_str(out, key);
+    out.extend_from_slice(br#","contactIdentifier":"#);
+    write_json_str(out, contact_identifier);
+    out.extend_from_slice(br#","json":"#);
+    out.extend_from_slice(json.as_bytes());
+    out.push(b'}');
 }
 
 /// `ApiTransactionalDataImport`: the answer of the bulk POST and of the status call.

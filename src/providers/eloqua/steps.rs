@@ -179,9 +179,10 @@ impl Provider for EloquaProvider {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut out, &r.record).map_err(|e| ProviderError::Permanent {
-                message: format!("cannot encode the record of line {}: {e}", r.line),
+            let json = r.record.json().ok_or_else(|| ProviderError::Permanent {
+                message: format!("the record of line {} is not JSON", r.line),
             })?;
+            out.extend_from_slice(json.as_bytes());
         }
         out.push(b']');
         Ok(Bytes::from(out))

@@ -6,35 +6,50 @@
 //! exactly when `csv_len` counts quotes. This module does no I/O.
 
 use crate::providers::{ChunkRecord, ProviderError, RejectAt, RemoteReject};
+use crate::source::map::RecordBody;
+// One field, quoted exactly when `csv_len` counts quotes (one rule, in `source::map::body`).
+use crate::source::map::body::write_csv_field as write_field;
 
-/// The upload body: a header of the column names, then one line per record.
+/// The upload body: a header of the column names, then one line per record. Records come as
+/// lines written by the mapper in the columns' order; a record given as JSON (a caller other
+/// than apply's feed) is looked up column by column.
 pub fn encode(columns: &[(String, String)], delimiter: u8, records: &[ChunkRecord]) -> Vec<u8> {
-    // A guess of 16 bytes a field; the vector grows if the values are longer.
-    let mut out = Vec::with_capacity(16 * (records.len() + 1) * columns.len().max(1));
+    let mut out =
+        Vec::with_capacity(records.iter().map(|r| r.record.len() + 1).sum::<usize>() + 256);
     write_line(
         &mut out,
         columns.iter().map(|(name, _)| name.as_str()),
         delimiter,
     );
     for r in records {
-        let mut first = true;
-        for (_, pointer) in columns {
-            if !first {
-                out.push(delimiter);
-            }
-            first = false;
-            match r.record.pointer(pointer) {
-                Some(serde_json::Value::String(s)) => write_field(&mut out, s, delimiter),
-                // Non-string values go as their JSON text, as the plan's size model counts them.
-                Some(other) => write_field(&mut out, &other.to_string(), delimiter),
-                // Records come from the plan's mapper, which fills every column; were one
-                // missing, an empty field keeps the row aligned with the header.
-                None => {}
-            }
+        match &r.record {
+            RecordBody::Line(line) => out.extend_from_slice(line.as_bytes()),
+            RecordBody::Json(_) => write_json_record(&mut out, columns, delimiter, r),
         }
         out.push(b'\n');
     }
     out
+}
+
+fn write_json_record(
+    out: &mut Vec<u8>,
+    columns: &[(String, String)],
+    delimiter: u8,
+    r: &ChunkRecord,
+) {
+    let value = r.record.to_value().unwrap_or_default();
+    for (i, (_, pointer)) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push(delimiter);
+        }
+        match value.pointer(pointer) {
+            Some(serde_json::Value::String(s)) => write_field(out, s, delimiter),
+            // Non-string values go as their JSON text, as the plan's size model counts them.
+            Some(other) => write_field(out, &other.to_string(), delimiter),
+            // An empty field keeps the row aligned with the header.
+            None => {}
+        }
+    }
 }
 
 fn write_line<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>, delimiter: u8) {
@@ -45,29 +60,6 @@ fn write_line<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>, deli
         write_field(out, f, delimiter);
     }
     out.push(b'\n');
-}
-
-/// Writes one field, quoted (inner quotes doubled) when it holds the delimiter, a quote, a line
-/// break, or starts or ends with a space (which a reader might trim) - the rule of `csv_len`.
-fn write_field(out: &mut Vec<u8>, s: &str, delimiter: u8) {
-    let bytes = s.as_bytes();
-    let needs_quotes = bytes
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
-        || s.starts_with(' ')
-        || s.ends_with(' ');
-    if !needs_quotes {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    out.push(b'"');
-    for &b in bytes {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
 }
 
 /// The rows of a failures file as rejects keyed by the match column's value, with the
@@ -152,7 +144,7 @@ mod tests {
             content_hash: 0,
             line: 1,
             contact: None,
-            record: v,
+            record: v.into(),
         }
     }
 

@@ -208,7 +208,15 @@ impl Provider for MypreferencesProvider {
 
     fn encode(&self, _kind: BatchKind, records: &[ChunkRecord]) -> Result<Bytes, ProviderError> {
         let collection = &self.client.settings().stage_collection;
-        let body = wire::stage_body(collection, records.iter().map(|r| &r.record))
+        let texts = records
+            .iter()
+            .map(|r| {
+                r.record
+                    .json()
+                    .ok_or_else(|| permanent(format!("the record of line {} is not JSON", r.line)))
+            })
+            .collect::<Result<Vec<&str>, ProviderError>>()?;
+        let body = wire::stage_body(collection, texts.into_iter())
             .map_err(|e| permanent(format!("cannot write the Stage body: {e}")))?;
         if body.len() as u64 > MAX_UPLOAD_BYTES {
             return Err(permanent(format!(

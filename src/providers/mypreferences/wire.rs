@@ -117,9 +117,10 @@ pub struct TokenError {
 }
 
 /// Writes a Stage body: `{"<collection>":[` + compact records joined by `,` + `]}`.
+/// `records` are the records' compact JSON texts, joined as they are.
 pub fn stage_body<'a>(
     collection: &str,
-    records: impl Iterator<Item = &'a Value>,
+    records: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(4096);
     out.push(b'{');
@@ -129,7 +130,7 @@ pub fn stage_body<'a>(
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, record)?;
+        out.extend_from_slice(record.as_bytes());
     }
     out.extend_from_slice(b"]}");
     Ok(out)
@@ -201,17 +202,18 @@ mod tests {
     #[test]
     fn stage_body_is_compact_and_counted() {
         let records = [
-            json!({"ProfileId": 1}),
-            json!({"ProfileId": 2, "IsActive": true}),
+            json!({"ProfileId": 1}).to_string(),
+            json!({"ProfileId": 2, "IsActive": true}).to_string(),
         ];
-        let body = stage_body("UserProfilePreferences", records.iter()).unwrap();
+        let body =
+            stage_body("UserProfilePreferences", records.iter().map(String::as_str)).unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         assert_eq!(
             text,
             r#"{"UserProfilePreferences":[{"ProfileId":1},{"ProfileId":2,"IsActive":true}]}"#
         );
         assert_eq!(count_staged(&body, "UserProfilePreferences").unwrap(), 2);
-        let empty = stage_body("UserProfilePreferences", [].iter()).unwrap();
+        let empty = stage_body("UserProfilePreferences", std::iter::empty()).unwrap();
         assert_eq!(empty, br#"{"UserProfilePreferences":[]}"#);
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! It must not know about state or plans: it only maps rows.
 
+pub mod body;
 mod leaf;
 mod rules;
 mod session;
@@ -13,6 +14,7 @@ pub mod wire;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as Json;
 
+pub use body::RecordBody;
 pub use leaf::LeafKind;
 pub use rules::{Check, is_email};
 pub use session::{Mapped, Outcome, Session};

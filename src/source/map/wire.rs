@@ -12,15 +12,10 @@ pub enum Wire {
     JsonKeyed,
 }
 
-/// Length of a string written as a CSV field (quoted when it must be).
+/// Length of a string written as a CSV field (quoted when it must be; see `body`).
 pub fn csv_len(s: &str, delimiter: u8) -> u64 {
     let bytes = s.as_bytes();
-    let needs_quotes = bytes
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
-        || s.starts_with(' ')
-        || s.ends_with(' ');
-    if !needs_quotes {
+    if !super::body::csv_needs_quotes(s, delimiter) {
         return bytes.len() as u64;
     }
     let quotes = bytes.iter().filter(|&&b| b == b'"').count();
