@@ -13,7 +13,7 @@ use super::feed::{EncodedChunk, Feed, SentRecord};
 use super::journal::Journal;
 use super::policy::{PollSchedule, retry};
 use super::rejects;
-use super::{ApplyError, Events};
+use super::{ApplyError, Event, Events};
 use crate::plan::diff::DiffResult;
 use crate::providers::{BatchKind, PollStatus, Provider, ProviderError, RemoteBatch, RemoteReject};
 use crate::spec::types::Spec;
@@ -59,6 +59,26 @@ impl<P: Provider> Run<'_, P> {
         self.journal
             .put(self.store.as_mut(), &step, status, remote, details, None)
             .map_err(ApplyError::State)
+    }
+
+    fn uploading(&self, c: &EncodedChunk) {
+        self.events.emit(Event::Uploading {
+            job: self.job(),
+            chunk: c.index,
+            records: c.records.len(),
+            bytes: c.body.len(),
+            removal: !self.prefix.is_empty(),
+        });
+    }
+
+    fn uploaded(&self, chunk: usize, records: usize, resumed: bool) {
+        self.events.emit(Event::Uploaded {
+            job: self.job(),
+            chunk,
+            records,
+            removal: !self.prefix.is_empty(),
+            resumed,
+        });
     }
 
     fn entry(&self, step: &str) -> Option<&crate::state::JournalEntry> {
@@ -115,13 +135,9 @@ impl<P: Provider> Run<'_, P> {
     ) -> Result<(String, Vec<SentRecord>), ApplyError> {
         let step = format!("upload/{:06}", c.index);
         if let Some(e) = self.entry(&step).filter(|e| e.status == StepStatus::Done) {
-            self.events.line(&format!(
-                "{}: chunk {} was uploaded before (remote job {}); resuming it",
-                self.job(),
-                c.index + 1,
-                e.remote_id.as_deref().unwrap_or("?")
-            ));
-            return Ok((e.remote_id.clone().unwrap_or_default(), c.records));
+            let remote = e.remote_id.clone().unwrap_or_default();
+            self.uploaded(c.index, c.records.len(), true);
+            return Ok((remote, c.records));
         }
         self.put(
             &step,
@@ -129,13 +145,7 @@ impl<P: Provider> Run<'_, P> {
             None,
             json!({"records": c.records.len(), "bytes": c.body.len()}),
         )?;
-        self.events.line(&format!(
-            "{}: uploading chunk {} ({} records, {})",
-            self.job(),
-            c.index + 1,
-            c.records.len(),
-            bytesize::ByteSize(c.body.len() as u64).display().si()
-        ));
+        self.uploading(&c);
         loop {
             let provider = self.provider.clone();
             let body = c.body.clone();
@@ -153,6 +163,7 @@ impl<P: Provider> Run<'_, P> {
                         Some(&remote),
                         json!({"records": c.records.len(), "bytes": c.body.len()}),
                     )?;
+                    self.uploaded(c.index, c.records.len(), false);
                     return Ok((remote, c.records));
                 }
                 Err(ProviderError::QueueFull { message }) => {
@@ -215,13 +226,12 @@ impl<P: Provider> Run<'_, P> {
                 })?;
             match status {
                 PollStatus::Running(s) => {
-                    self.events.line(&format!(
-                        "{}: remote job {remote} is {s} (polling for {})",
-                        self.job(),
-                        humantime::format_duration(std::time::Duration::from_secs(
-                            schedule.elapsed().as_secs()
-                        ))
-                    ));
+                    self.events.emit(Event::Polling {
+                        job: self.job(),
+                        remote,
+                        status: &s,
+                        since: schedule.elapsed(),
+                    });
                 }
                 PollStatus::Failed(reason) => return Ok(Err(reason)),
                 PollStatus::Done => {
@@ -234,11 +244,11 @@ impl<P: Provider> Run<'_, P> {
                         step: step.into(),
                         error: e,
                     })?;
-                    self.events.line(&format!(
-                        "{}: remote job {remote} finished; {} row(s) rejected",
-                        self.job(),
-                        r.len()
-                    ));
+                    self.events.emit(Event::Finished {
+                        job: self.job(),
+                        remote,
+                        rejected: r.len(),
+                    });
                     return Ok(Ok(r));
                 }
             }
@@ -264,12 +274,7 @@ impl<P: Provider> Run<'_, P> {
                             None,
                             json!({"records": c.records.len(), "bytes": c.body.len()}),
                         )?;
-                        self.events.line(&format!(
-                            "{}: uploading chunk {} ({} records)",
-                            self.job(),
-                            c.index + 1,
-                            c.records.len()
-                        ));
+                        self.uploading(&c);
                         let provider = self.provider.clone();
                         let body = c.body.clone();
                         out.data_requests += 1;
@@ -278,14 +283,19 @@ impl<P: Provider> Run<'_, P> {
                         })
                         .await
                         {
-                            Ok(_) => self.put(
-                                &step,
-                                StepStatus::Done,
-                                None,
-                                json!({"records": c.records.len(), "bytes": c.body.len()}),
-                            )?,
+                            Ok(_) => {
+                                self.put(
+                                    &step,
+                                    StepStatus::Done,
+                                    None,
+                                    json!({"records": c.records.len(), "bytes": c.body.len()}),
+                                )?;
+                                self.uploaded(c.index, c.records.len(), false);
+                            }
                             Err(e) => return Err(self.batch_error(&step, e)?),
                         }
+                    } else {
+                        self.uploaded(c.index, c.records.len(), true);
                     }
                     records.extend(c.records);
                 }

@@ -7,6 +7,7 @@
 //! the spec (`policy`).
 
 pub mod connect;
+pub mod events;
 pub mod executor;
 pub mod feed;
 pub mod journal;
@@ -24,6 +25,7 @@ use crate::providers::{BatchKind, Batching, Provider, ProviderError};
 use crate::spec::types::Mode;
 use crate::spec::workspace::{LoadedSpec, Workspace};
 use crate::state::{LockGuard, RecordRef, Reject, StateError, StateStore, StepStatus};
+pub use events::{Event, Events};
 use executor::{Outcome, Run};
 use journal::Journal;
 
@@ -48,23 +50,6 @@ pub enum ApplyError {
     Expired { job: String, message: String },
     #[error("job `{job}`: {message}")]
     Setup { job: String, message: String },
-}
-
-/// Progress lines for people (a terminal or CI log).
-pub struct Events {
-    sink: Box<dyn Fn(&str) + Send + Sync>,
-}
-
-impl Events {
-    pub fn new(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Self {
-            sink: Box::new(sink),
-        }
-    }
-
-    pub fn line(&self, text: &str) {
-        (self.sink)(text);
-    }
 }
 
 /// What one job's apply did.

@@ -4,6 +4,7 @@ use super::args::ApplyArgs;
 use super::{Context, Exit, state_open};
 use crate::apply::connect::Connections;
 use crate::apply::{ApplyError, Events, lock};
+use crate::output::apply_progress::ApplyProgress;
 use crate::output::progress::SourceProgress;
 use crate::plan::saved::{SavedPlan, staleness};
 use crate::plan::{Plan, PlanOptions, plan_workspace};
@@ -166,12 +167,9 @@ fn run_jobs(
             return Exit::Error;
         }
     };
-    let quiet = cx.out.quiet;
-    let events = Events::new(move |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    });
+    let progress = std::sync::Arc::new(ApplyProgress::new(plan, cx.out.quiet));
+    let sink = progress.clone();
+    let events = Events::new(move |event| sink.event(event));
     runtime.block_on(async {
         let mut conns = match Connections::new(ws, jobs).await {
             Ok(c) => c,
@@ -232,6 +230,7 @@ fn run_jobs(
                 }
             }
         }
+        progress.finish();
         cx.out.apply_results(&results, plan);
         exit
     })

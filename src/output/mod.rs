@@ -1,6 +1,7 @@
 //! Output: the only place that prints. Commands hand their results here with the chosen
 //! format (human, JSON, Markdown) and color setting.
 
+pub mod apply_progress;
 pub mod diagnostics;
 pub mod plan_human;
 pub mod plan_markdown;
