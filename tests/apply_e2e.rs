@@ -135,6 +135,15 @@ fn quickstart_apply_then_plan_shows_no_changes() {
     let dir = project();
     let o = bulkspec(dir.path(), None, &["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    // Without a terminal, progress is plain lines that count chunks against the plan.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for line in [
+        "webinar-members: uploading chunk 1 of 1 (25 records,",
+        "webinar-members: chunk 1 of 1 uploaded",
+        "webinar-members: remote job ",
+    ] {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
     assert!(
         dir.path().join(".bulkspec/sandbox").is_dir(),
         "the embedded sandbox keeps its data"
@@ -577,5 +586,40 @@ fn status_shows_the_remote_job_a_killed_apply_left_running() {
             .unwrap()
             .starts_with("Running"),
         "{status}"
+    );
+}
+
+#[test]
+fn a_full_import_queue_is_waited_on_not_failed() {
+    // One queued Marketo batch at a time (1016 beyond), each taking a while: the apply's
+    // second upload finds the queue full and must wait for the first batch, not fail.
+    let sb = Sandbox::start(&["--processing-time", "400ms"]);
+    sb.post(
+        "/_sandbox/seed",
+        &json!({"marketo": {"settings": {"max_queued": 1, "max_running": 1}}}),
+    );
+    let dir = project();
+    let p = dir.path().join("specs/webinar-members.yaml");
+    let spec = std::fs::read_to_string(&p).unwrap()
+        + "limits:\n  max_request_bytes: 600 B\n  concurrency: 2\n"
+        + "retry:\n  max_attempts: 3\n  initial_backoff: 10ms\n  max_backoff: 100ms\n";
+    std::fs::write(&p, spec.replace("interval: 500ms", "interval: 50ms")).unwrap();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/webinar-members.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("uploading chunk 2 of 2"), "{err}");
+    assert!(
+        err.contains("waiting for a running import to finish"),
+        "the queue was never full: {err}"
+    );
+    assert_eq!(
+        sb.get("/_sandbox/marketo/programs/1040/members")
+            .as_array()
+            .map(Vec::len),
+        Some(25)
     );
 }
