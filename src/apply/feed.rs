@@ -88,12 +88,14 @@ fn produce<P: Provider>(
         tx,
         chunk: 0,
         records: Vec::new(),
+        bodies: Vec::new(),
+        pending: Vec::new(),
         invalid: Vec::new(),
         failed: None,
     };
     let diff =
         diff::run(&mut reader, &mut session, state, opts, &mut v).map_err(|e| e.to_string())?;
-    v.flush();
+    v.flush(&session);
     if let Some(e) = v.failed {
         return Err(e);
     }
@@ -110,21 +112,47 @@ fn produce<P: Provider>(
     })
 }
 
+/// A record whose body sits in `Encoder::bodies`.
+struct Pending {
+    key: String,
+    contact: Option<String>,
+    key_hash: u64,
+    content_hash: u64,
+    line: u64,
+    body: std::ops::Range<usize>,
+}
+
 struct Encoder<'t, P: Provider> {
     provider: Arc<P>,
     kind: BatchKind,
     tx: &'t mpsc::Sender<Feed>,
     chunk: usize,
     records: Vec<ChunkRecord>,
+    /// The chunk's record bodies, one after another, and what belongs to each: one buffer per
+    /// chunk instead of an allocation per record.
+    bodies: Vec<u8>,
+    pending: Vec<Pending>,
     invalid: Vec<(u64, Option<String>, String)>,
     failed: Option<String>,
 }
 
 impl<P: Provider> Encoder<'_, P> {
-    fn flush(&mut self) {
-        if self.records.is_empty() || self.failed.is_some() {
+    fn flush(&mut self, session: &Session<'_>) {
+        if self.pending.is_empty() || self.failed.is_some() {
             return;
         }
+        let shared = Bytes::from(std::mem::take(&mut self.bodies));
+        // Chunks are about the same size: the next one's buffer is made big enough at once.
+        self.bodies = Vec::with_capacity(shared.len());
+        self.records
+            .extend(self.pending.drain(..).map(|p| ChunkRecord {
+                key: p.key,
+                key_hash: p.key_hash,
+                content_hash: p.content_hash,
+                line: p.line,
+                contact: p.contact,
+                record: session.body(shared.slice(p.body)),
+            }));
         match self.provider.encode(self.kind, &self.records) {
             Ok(body) => {
                 // What is kept of each record until the commit: its key moves, nothing is copied.
@@ -160,12 +188,8 @@ impl<P: Provider> Encoder<'_, P> {
 }
 
 impl<P: Provider> Visitor for Encoder<'_, P> {
-    fn record(&mut self, seen: &Seen<'_>) {
-        if seen.class.is_sent() && seen.chunk != self.chunk {
-            self.flush();
-            self.chunk = seen.chunk;
-        }
-    }
+    /// Chunks change in `record_of`, which sees every record sent.
+    fn record(&mut self, _seen: &Seen<'_>) {}
 
     fn invalid(&mut self, line: u64, key: Option<&str>, reason: &str) {
         if self.invalid.len() < 100_000 {
@@ -179,17 +203,20 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
     }
 
     fn record_of(&mut self, seen: &Seen<'_>, session: &mut Session<'_>, row: &Row<'_>) {
-        match session.record_body(row) {
-            Ok((key, contact, record)) => {
-                self.records.push(ChunkRecord {
-                    key,
-                    key_hash: seen.key_hash,
-                    content_hash: seen.content_hash,
-                    line: seen.line,
-                    contact,
-                    record,
-                });
-            }
+        if seen.chunk != self.chunk {
+            self.flush(session);
+            self.chunk = seen.chunk;
+        }
+        let start = self.bodies.len();
+        match session.record_into(row, &mut self.bodies) {
+            Ok((key, contact)) => self.pending.push(Pending {
+                key,
+                contact,
+                key_hash: seen.key_hash,
+                content_hash: seen.content_hash,
+                line: seen.line,
+                body: start..self.bodies.len(),
+            }),
             Err(e) => self.failed = Some(format!("line {}: {e}", seen.line)),
         }
     }

@@ -10,14 +10,14 @@ use serde::Deserialize;
 /// Writes one record of the bulk import body. Field order is the wire order the plan's size
 /// model assumes: `{"key":…,"contactIdentifier":…,"json":…}`; `json` is the record's compact
 /// JSON text, sent as a JSON object (the vendor's own example does so, §5), not as a string.
-pub fn write_import_record(out: &mut Vec<u8>, key: &str, contact_identifier: &str, json: &str) {
+pub fn write_import_record(out: &mut Vec<u8>, key: &str, contact_identifier: &str, json: &[u8]) {
     use crate::source::map::body::write_json_str;
     out.extend_from_slice(br#"{"key":"#);
     write_json_str(out, key);
     out.extend_from_slice(br#","contactIdentifier":"#);
     write_json_str(out, contact_identifier);
     out.extend_from_slice(br#","json":"#);
-    out.extend_from_slice(json.as_bytes());
+    out.extend_from_slice(json);
     out.push(b'}');
 }
 

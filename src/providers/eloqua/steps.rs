@@ -182,7 +182,7 @@ impl Provider for EloquaProvider {
             let json = r.record.json().ok_or_else(|| ProviderError::Permanent {
                 message: format!("the record of line {} is not JSON", r.line),
             })?;
-            out.extend_from_slice(json.as_bytes());
+            out.extend_from_slice(json);
         }
         out.push(b']');
         Ok(Bytes::from(out))

@@ -23,7 +23,7 @@ pub fn encode(columns: &[(String, String)], delimiter: u8, records: &[ChunkRecor
     );
     for r in records {
         match &r.record {
-            RecordBody::Line(line) => out.extend_from_slice(line.as_bytes()),
+            RecordBody::Line(line) => out.extend_from_slice(line),
             RecordBody::Json(_) => write_json_record(&mut out, columns, delimiter, r),
         }
         out.push(b'\n');

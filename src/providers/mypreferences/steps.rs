@@ -215,7 +215,7 @@ impl Provider for MypreferencesProvider {
                     .json()
                     .ok_or_else(|| permanent(format!("the record of line {} is not JSON", r.line)))
             })
-            .collect::<Result<Vec<&str>, ProviderError>>()?;
+            .collect::<Result<Vec<&[u8]>, ProviderError>>()?;
         let body = wire::stage_body(collection, texts.into_iter())
             .map_err(|e| permanent(format!("cannot write the Stage body: {e}")))?;
         if body.len() as u64 > MAX_UPLOAD_BYTES {

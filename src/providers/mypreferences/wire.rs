@@ -120,7 +120,7 @@ pub struct TokenError {
 /// `records` are the records' compact JSON texts, joined as they are.
 pub fn stage_body<'a>(
     collection: &str,
-    records: impl Iterator<Item = &'a str>,
+    records: impl Iterator<Item = &'a [u8]>,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(4096);
     out.push(b'{');
@@ -130,7 +130,7 @@ pub fn stage_body<'a>(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(record.as_bytes());
+        out.extend_from_slice(record);
     }
     out.extend_from_slice(b"]}");
     Ok(out)
@@ -205,8 +205,11 @@ mod tests {
             json!({"ProfileId": 1}).to_string(),
             json!({"ProfileId": 2, "IsActive": true}).to_string(),
         ];
-        let body =
-            stage_body("UserProfilePreferences", records.iter().map(String::as_str)).unwrap();
+        let body = stage_body(
+            "UserProfilePreferences",
+            records.iter().map(String::as_bytes),
+        )
+        .unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         assert_eq!(
             text,

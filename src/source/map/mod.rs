@@ -67,6 +67,8 @@ pub struct Mapper {
     pub header_bytes: u64,
     pub(crate) key_leaf: usize,
     pub(crate) contact_leaf: Option<usize>,
+    /// How many leaves are part of the uploaded record.
+    pub(crate) record_leaves: usize,
 }
 
 impl std::fmt::Debug for Mapper {
@@ -163,7 +165,6 @@ impl Mapper {
         Ok(Mapper {
             env,
             base: context.clone(),
-            leaves,
             columns,
             needs_context,
             skeleton,
@@ -172,6 +173,8 @@ impl Mapper {
             header_bytes,
             key_leaf: 0,
             contact_leaf: contact_idx,
+            record_leaves: leaves.iter().filter(|l| l.in_record).count(),
+            leaves,
         })
     }
 

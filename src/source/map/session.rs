@@ -169,12 +169,49 @@ impl<'m> Session<'m> {
     }
 
     /// The record of a row written as its provider sends it, with its key and (Dotdigital)
-    /// contact identifier. Apply's path: values go from the row to the body's bytes without a
-    /// JSON tree, so a million rows cost a few allocations each.
+    /// contact identifier. A convenience over [`Session::record_into`].
     pub fn record_body(
         &mut self,
         row: &Row<'_>,
     ) -> Result<(String, Option<String>, RecordBody), String> {
+        let mut out = Vec::new();
+        let (key, contact) = self.record_into(row, &mut out)?;
+        Ok((key, contact, self.body(bytes::Bytes::from(out))))
+    }
+
+    /// Wraps bytes that `record_into` wrote as the body this mapper's wire sends.
+    pub fn body(&self, bytes: bytes::Bytes) -> RecordBody {
+        match self.m.wire {
+            Wire::Delimited { .. } => RecordBody::Line(bytes),
+            Wire::Json | Wire::JsonKeyed => RecordBody::Json(bytes),
+        }
+    }
+
+    /// Appends the record of a row to `out`, written as its provider sends it (a delimited
+    /// line without its line break, or compact JSON), and returns its key and (Dotdigital)
+    /// contact identifier. Apply's path: values go from the row to the bytes without a JSON
+    /// tree. On error `out` is left as it was.
+    pub fn record_into(
+        &mut self,
+        row: &Row<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(String, Option<String>), String> {
+        let start = out.len();
+        let result = self.write_record(row, out);
+        if result.is_err() {
+            out.truncate(start);
+        } else if let Err(e) = std::str::from_utf8(&out[start..]) {
+            out.truncate(start);
+            return Err(format!("the record is not UTF-8: {e}"));
+        }
+        result
+    }
+
+    fn write_record(
+        &mut self,
+        row: &Row<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(String, Option<String>), String> {
         let ctx = self.m.needs_context.then(|| self.context(row));
         let m = self.m;
         let text = |v: Val<'_>| match v {
@@ -200,8 +237,6 @@ impl<'m> Session<'m> {
             )?)),
             None => None,
         };
-        let mut out = std::mem::take(&mut self.scratch);
-        out.clear();
         let mut next = m.leaves.iter().enumerate().filter(|(_, l)| l.in_record);
         let mut leaf_value = |out: &mut Vec<u8>, json: bool| -> Result<(), String> {
             let Some((i, _)) = next.next() else {
@@ -222,30 +257,18 @@ impl<'m> Session<'m> {
             }
             Ok(())
         };
-        let result = match m.wire {
-            Wire::Delimited { delimiter } => (0..m.leaves.iter().filter(|l| l.in_record).count())
-                .try_for_each(|n| {
+        match m.wire {
+            Wire::Delimited { delimiter } => {
+                for n in 0..m.record_leaves {
                     if n > 0 {
                         out.push(delimiter);
                     }
-                    leaf_value(&mut out, false)
-                }),
-            Wire::Json | Wire::JsonKeyed => write_json(&m.skeleton, &mut out, &mut leaf_value),
-        };
-        let body = result.and_then(|()| {
-            std::str::from_utf8(&out)
-                .map(Box::<str>::from)
-                .map_err(|e| format!("the record is not UTF-8: {e}"))
-        });
-        let delimited = matches!(m.wire, Wire::Delimited { .. });
-        self.scratch = out;
-        let body = body?;
-        let body = if delimited {
-            RecordBody::Line(body)
-        } else {
-            RecordBody::Json(body)
-        };
-        Ok((key, contact, body))
+                    leaf_value(out, false)?;
+                }
+            }
+            Wire::Json | Wire::JsonKeyed => write_json(&m.skeleton, out, &mut leaf_value)?,
+        }
+        Ok((key, contact))
     }
 
     /// `row` (the columns the templates read), `vars` and `env` for one row.
