@@ -10,6 +10,7 @@ mod leaf;
 mod rules;
 mod session;
 pub mod wire;
+mod write;
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as Json;

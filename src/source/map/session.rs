@@ -8,7 +8,6 @@ use minijinja::{Expression, Template};
 use serde_json::Value as Json;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use super::body::{self, RecordBody};
 use super::leaf::LeafKind;
 use super::rules::{Check, check_str};
 use super::wire::{Wire, csv_len, json_str_len};
@@ -38,15 +37,15 @@ pub enum Outcome<'s> {
 
 /// A job's mapping session: expressions compiled once, buffers reused for every row.
 pub struct Session<'m> {
-    m: &'m Mapper,
-    exprs: Vec<Option<Expression<'m, 'm>>>,
-    templates: Vec<Option<Template<'m, 'm>>>,
+    pub(super) m: &'m Mapper,
+    pub(super) exprs: Vec<Option<Expression<'m, 'm>>>,
+    pub(super) templates: Vec<Option<Template<'m, 'm>>>,
     key: String,
     scratch: Vec<u8>,
 }
 
 /// A leaf's value for one row.
-enum Val<'a> {
+pub(super) enum Val<'a> {
     Str(Cow<'a, str>),
     Json(Cow<'a, Json>),
 }
@@ -168,111 +167,8 @@ impl<'m> Session<'m> {
         Ok((key, contact, record))
     }
 
-    /// The record of a row written as its provider sends it, with its key and (Dotdigital)
-    /// contact identifier. A convenience over [`Session::record_into`].
-    pub fn record_body(
-        &mut self,
-        row: &Row<'_>,
-    ) -> Result<(String, Option<String>, RecordBody), String> {
-        let mut out = Vec::new();
-        let (key, contact) = self.record_into(row, &mut out)?;
-        Ok((key, contact, self.body(bytes::Bytes::from(out))))
-    }
-
-    /// Wraps bytes that `record_into` wrote as the body this mapper's wire sends.
-    pub fn body(&self, bytes: bytes::Bytes) -> RecordBody {
-        match self.m.wire {
-            Wire::Delimited { .. } => RecordBody::Line(bytes),
-            Wire::Json | Wire::JsonKeyed => RecordBody::Json(bytes),
-        }
-    }
-
-    /// Appends the record of a row to `out`, written as its provider sends it (a delimited
-    /// line without its line break, or compact JSON), and returns its key and (Dotdigital)
-    /// contact identifier. Apply's path: values go from the row to the bytes without a JSON
-    /// tree. On error `out` is left as it was.
-    pub fn record_into(
-        &mut self,
-        row: &Row<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(String, Option<String>), String> {
-        let start = out.len();
-        let result = self.write_record(row, out);
-        if result.is_err() {
-            out.truncate(start);
-        } else if let Err(e) = std::str::from_utf8(&out[start..]) {
-            out.truncate(start);
-            return Err(format!("the record is not UTF-8: {e}"));
-        }
-        result
-    }
-
-    fn write_record(
-        &mut self,
-        row: &Row<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(String, Option<String>), String> {
-        let ctx = self.m.needs_context.then(|| self.context(row));
-        let m = self.m;
-        let text = |v: Val<'_>| match v {
-            Val::Str(s) => s.into_owned(),
-            Val::Json(j) => j.as_str().map_or_else(|| j.to_string(), str::to_owned),
-        };
-        let key = text(eval(
-            m,
-            &self.exprs,
-            &self.templates,
-            m.key_leaf,
-            row,
-            ctx.as_ref(),
-        )?);
-        let contact = match m.contact_leaf {
-            Some(i) => Some(text(eval(
-                m,
-                &self.exprs,
-                &self.templates,
-                i,
-                row,
-                ctx.as_ref(),
-            )?)),
-            None => None,
-        };
-        let mut next = m.leaves.iter().enumerate().filter(|(_, l)| l.in_record);
-        let mut leaf_value = |out: &mut Vec<u8>, json: bool| -> Result<(), String> {
-            let Some((i, _)) = next.next() else {
-                return Ok(());
-            };
-            let val = eval(m, &self.exprs, &self.templates, i, row, ctx.as_ref())?;
-            match (m.wire, val, json) {
-                (_, Val::Str(s), true) => body::write_json_str(out, &s),
-                (_, Val::Json(j), true) => serde_json::to_writer(&mut *out, j.as_ref())
-                    .map_err(|e| format!("`{}`: {e}", m.leaves[i].label))?,
-                (Wire::Delimited { delimiter }, Val::Str(s), false) => {
-                    body::write_csv_field(out, &s, delimiter);
-                }
-                (Wire::Delimited { delimiter }, Val::Json(j), false) => {
-                    body::write_csv_field(out, &j.to_string(), delimiter);
-                }
-                (_, _, false) => {}
-            }
-            Ok(())
-        };
-        match m.wire {
-            Wire::Delimited { delimiter } => {
-                for n in 0..m.record_leaves {
-                    if n > 0 {
-                        out.push(delimiter);
-                    }
-                    leaf_value(out, false)?;
-                }
-            }
-            Wire::Json | Wire::JsonKeyed => write_json(&m.skeleton, out, &mut leaf_value)?,
-        }
-        Ok((key, contact))
-    }
-
     /// `row` (the columns the templates read), `vars` and `env` for one row.
-    fn context(&self, row: &Row<'_>) -> minijinja::Value {
+    pub(super) fn context(&self, row: &Row<'_>) -> minijinja::Value {
         let cols = self.m.columns.iter().filter_map(|c| {
             let v = match row.get(c)? {
                 Field::Str(s) => minijinja::Value::from(s),
@@ -314,7 +210,7 @@ impl<'m> Session<'m> {
     }
 }
 
-fn eval<'r>(
+pub(super) fn eval<'r>(
     m: &'r Mapper,
     exprs: &[Option<Expression<'_, '_>>],
     templates: &[Option<Template<'_, '_>>],
@@ -363,41 +259,6 @@ fn eval<'r>(
                 .map_err(|e| template_reason(&leaf.label, &e))
         }
     }
-}
-
-/// Writes the skeleton as compact JSON (serde_json's), its leaves, in depth-first order, by
-/// `leaf` - the text `fill` then `serde_json::to_writer` would give.
-fn write_json(
-    skeleton: &Json,
-    out: &mut Vec<u8>,
-    leaf: &mut dyn FnMut(&mut Vec<u8>, bool) -> Result<(), String>,
-) -> Result<(), String> {
-    match skeleton {
-        Json::Object(m) if !m.is_empty() => {
-            out.push(b'{');
-            for (n, (k, v)) in m.iter().enumerate() {
-                if n > 0 {
-                    out.push(b',');
-                }
-                body::write_json_str(out, k);
-                out.push(b':');
-                write_json(v, out, leaf)?;
-            }
-            out.push(b'}');
-        }
-        Json::Array(a) if !a.is_empty() => {
-            out.push(b'[');
-            for (n, v) in a.iter().enumerate() {
-                if n > 0 {
-                    out.push(b',');
-                }
-                write_json(v, out, leaf)?;
-            }
-            out.push(b']');
-        }
-        _ => leaf(out, true)?,
-    }
-    Ok(())
 }
 
 /// The skeleton with its leaves replaced, in depth-first order, by `values`.
