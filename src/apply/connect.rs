@@ -1,12 +1,15 @@
 //! Connecting a job to its API: the sandbox (embedded, or a running one named by `url:` or
 //! BULKSPEC_SANDBOX_URL) or a real account whose credentials come from the environment
-//! variables the project file names; one HTTP client per run and one rate limiter per
-//! connection, shared by every job that uses it.
+//! variables the project file names; one HTTP client per run, and per API connection one rate
+//! limiter and one set of remote-job slots (the API's concurrency cap), shared by every job
+//! that uses it, so jobs running at the same time stay under the API's limits together.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{ApplyError, Events, JobResult, apply_job};
+use tokio::sync::Semaphore;
+
+use super::{ApplyError, Events, JobResult, Shared, apply_job};
 use crate::providers::{
     ClientContext, Endpoint, Limiter, PollStatus, Provider as _, RemoteBatch, dotdigital, eloqua,
     marketo, mypreferences,
@@ -17,10 +20,14 @@ use crate::spec::types::Provider;
 use crate::spec::workspace::{LoadedSpec, Workspace};
 use crate::state::{LockGuard, StateStore};
 
+/// One API connection's rate limiter and remote-job slots.
+type ApiShare = (Arc<Limiter>, Arc<Semaphore>);
+
 /// Everything jobs share during one apply.
 pub struct Connections {
     http: reqwest::Client,
-    limiters: HashMap<String, Arc<Limiter>>,
+    /// Per `connection/provider`: its rate limiter and its remote-job slots.
+    per_api: Mutex<HashMap<String, ApiShare>>,
     sandbox_url: Option<String>,
     /// The embedded sandbox, kept alive for the run.
     _sandbox: Option<RunningSandbox>,
@@ -63,7 +70,7 @@ impl Connections {
         };
         Ok(Connections {
             http,
-            limiters: HashMap::new(),
+            per_api: Mutex::new(HashMap::new()),
             sandbox_url,
             _sandbox: sandbox,
         })
@@ -71,7 +78,7 @@ impl Connections {
 
     /// Applies one job with the right provider client.
     pub async fn apply(
-        &mut self,
+        &self,
         ws: &Workspace,
         loaded: &LoadedSpec,
         store: &mut Box<dyn StateStore>,
@@ -92,11 +99,19 @@ impl Connections {
             Provider::Dotdigital => dotdigital::quota(),
             Provider::Mypreferences => mypreferences::quota(),
         };
-        let limiter = self
-            .limiters
+        let (limiter, slots) = self
+            .per_api
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(format!("{name}/{provider}"))
-            .or_insert_with(|| Arc::new(Limiter::direct(quota)))
+            .or_insert_with(|| {
+                (
+                    Arc::new(Limiter::direct(quota)),
+                    Arc::new(Semaphore::new(provider.max_concurrency() as usize)),
+                )
+            })
             .clone();
+        let shared = Shared { events, slots };
         let cx = ClientContext {
             endpoint,
             http: self.http.clone(),
@@ -114,7 +129,7 @@ impl Connections {
                     Arc::new(marketo::MarketoProvider::new(spec, cx).map_err(err)?),
                     store,
                     lock,
-                    events,
+                    &shared,
                 )
                 .await
             }
@@ -125,7 +140,7 @@ impl Connections {
                     Arc::new(eloqua::EloquaProvider::new(spec, cx).map_err(err)?),
                     store,
                     lock,
-                    events,
+                    &shared,
                 )
                 .await
             }
@@ -136,7 +151,7 @@ impl Connections {
                     Arc::new(dotdigital::DotdigitalProvider::new(spec, cx).map_err(err)?),
                     store,
                     lock,
-                    events,
+                    &shared,
                 )
                 .await
             }
@@ -147,7 +162,7 @@ impl Connections {
                     Arc::new(mypreferences::MypreferencesProvider::new(spec, cx).map_err(err)?),
                     store,
                     lock,
-                    events,
+                    &shared,
                 )
                 .await
             }
@@ -156,7 +171,7 @@ impl Connections {
 
     /// Polls one remote job once (for `bulkspec status`).
     pub async fn poll_once(
-        &mut self,
+        &self,
         ws: &Workspace,
         loaded: &LoadedSpec,
         batch: &RemoteBatch,

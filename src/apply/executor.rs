@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::feed::{EncodedChunk, Feed, SentRecord};
 use super::journal::Journal;
@@ -41,7 +41,13 @@ pub struct Run<'a, P: Provider> {
     /// Journal step prefix (`""` for the records, `rm-` for mirror removals).
     pub prefix: &'static str,
     pub kind: BatchKind,
+    /// Remote jobs in flight on this API connection, shared by every job of the run: a
+    /// permit is held from a remote job's upload until it finished.
+    pub slots: Arc<Semaphore>,
 }
+
+/// A remote job in flight: chunk index, remote id, its records, and its slot.
+type InFlight = (usize, String, Vec<SentRecord>, OwnedSemaphorePermit);
 
 impl<P: Provider> Run<'_, P> {
     fn job(&self) -> &str {
@@ -98,15 +104,16 @@ impl<P: Provider> Run<'_, P> {
             details: Value::Null,
         };
         let mut out = Outcome::default();
-        let mut inflight: VecDeque<(usize, String, Vec<SentRecord>)> = VecDeque::new();
+        let mut inflight: VecDeque<InFlight> = VecDeque::new();
         while let Some(msg) = rx.recv().await {
             match msg {
                 Feed::Chunk(c) => {
                     let index = c.index;
+                    let slot = self.slot(&batch, &mut inflight, &mut out).await?;
                     let (remote, records) = self
                         .upload_chunk(&batch, c, &mut inflight, &mut out)
                         .await?;
-                    inflight.push_back((index, remote, records));
+                    inflight.push_back((index, remote, records, slot));
                     while inflight.len() > window.max(1) {
                         if let Some(job) = inflight.pop_front() {
                             self.finish_chunk(&batch, job, &mut out).await?;
@@ -126,11 +133,43 @@ impl<P: Provider> Run<'_, P> {
         Ok(out)
     }
 
+    /// A slot for one more remote job on this connection. When every slot is taken and this
+    /// job holds some, its oldest remote job is finished first: waiting instead could leave
+    /// two jobs each waiting for the other's slot.
+    async fn slot(
+        &mut self,
+        batch: &RemoteBatch,
+        inflight: &mut VecDeque<InFlight>,
+        out: &mut Outcome,
+    ) -> Result<OwnedSemaphorePermit, ApplyError> {
+        loop {
+            if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+                return Ok(permit);
+            }
+            match inflight.pop_front() {
+                Some(job) => self.finish_chunk(batch, job, out).await?,
+                None => return self.wait_slot().await,
+            }
+        }
+    }
+
+    /// Waits for a slot held by other jobs (they release theirs as their remote jobs end).
+    async fn wait_slot(&self) -> Result<OwnedSemaphorePermit, ApplyError> {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApplyError::Setup {
+                job: self.job().into(),
+                message: "the run is stopping".into(),
+            })
+    }
+
     async fn upload_chunk(
         &mut self,
         batch: &RemoteBatch,
         c: EncodedChunk,
-        inflight: &mut VecDeque<(usize, String, Vec<SentRecord>)>,
+        inflight: &mut VecDeque<InFlight>,
         out: &mut Outcome,
     ) -> Result<(String, Vec<SentRecord>), ApplyError> {
         let step = format!("upload/{:06}", c.index);
@@ -185,7 +224,7 @@ impl<P: Provider> Run<'_, P> {
     async fn finish_chunk(
         &mut self,
         batch: &RemoteBatch,
-        (index, remote, records): (usize, String, Vec<SentRecord>),
+        (index, remote, records, _slot): InFlight,
         out: &mut Outcome,
     ) -> Result<(), ApplyError> {
         let step = format!("poll/{index:06}");
@@ -258,6 +297,8 @@ impl<P: Provider> Run<'_, P> {
     /// Runs the whole feed through a `Single` provider: open, upload every chunk, start, poll.
     pub async fn single(&mut self, mut rx: mpsc::Receiver<Feed>) -> Result<Outcome, ApplyError> {
         let mut out = Outcome::default();
+        // One remote job for the whole feed: one slot, held until it ends.
+        let _slot = self.wait_slot().await?;
         let batch = self.open_batch().await?;
         let mut records = Vec::new();
         while let Some(msg) = rx.recv().await {

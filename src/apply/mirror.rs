@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::executor::{Outcome, Run};
 use super::feed::{EncodedChunk, Feed, SentRecord};
 use super::journal::Journal;
-use super::{ApplyError, Events};
+use super::{ApplyError, Shared};
 use crate::plan::diff::DiffResult;
 use crate::providers::{BatchKind, ChunkRecord, Provider};
 use crate::spec::types::Spec;
@@ -20,7 +20,7 @@ pub async fn remove<P: Provider + 'static>(
     store: &mut Box<dyn StateStore>,
     journal: &mut Journal,
     spec: &Spec,
-    events: &Events,
+    shared: &Shared<'_>,
     removed: &[u64],
     max_request_bytes: u64,
 ) -> Result<Option<Outcome>, ApplyError> {
@@ -41,7 +41,7 @@ pub async fn remove<P: Provider + 'static>(
     if records.is_empty() {
         return Ok(None);
     }
-    events.line(&format!(
+    shared.events.line(&format!(
         "{}: deleting {} record(s) that left the source",
         spec.job,
         records.len()
@@ -84,9 +84,10 @@ pub async fn remove<P: Provider + 'static>(
         store,
         journal,
         spec,
-        events,
+        events: shared.events,
         prefix: "rm-",
         kind: BatchKind::Delete,
+        slots: shared.slots.clone(),
     };
     Ok(Some(run.single(rx).await?))
 }

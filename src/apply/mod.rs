@@ -15,6 +15,7 @@ pub mod lock;
 pub mod mirror;
 pub mod policy;
 pub mod rejects;
+pub mod schedule;
 
 use std::sync::Arc;
 
@@ -67,6 +68,13 @@ pub struct JobResult {
     pub serial: u64,
 }
 
+/// What the jobs of one run share: where events go, and the slots for remote jobs of the
+/// job's API connection (`Connections` hands out one semaphore per connection).
+pub struct Shared<'a> {
+    pub events: &'a Events,
+    pub slots: Arc<tokio::sync::Semaphore>,
+}
+
 /// Applies one job with `provider`. The caller holds the job's lock.
 pub async fn apply_job<P: Provider + 'static>(
     ws: &Workspace,
@@ -74,8 +82,9 @@ pub async fn apply_job<P: Provider + 'static>(
     provider: Arc<P>,
     store: &mut Box<dyn StateStore>,
     lock: &LockGuard,
-    events: &Events,
+    shared: &Shared<'_>,
 ) -> Result<JobResult, ApplyError> {
+    let events = shared.events;
     let spec = &loaded.spec;
     let job = spec.job.clone();
     let setup = |e: &dyn std::fmt::Display| ApplyError::Setup {
@@ -146,6 +155,7 @@ pub async fn apply_job<P: Provider + 'static>(
         events,
         prefix: "",
         kind,
+        slots: shared.slots.clone(),
     };
     let outcome = match provider.batching() {
         Batching::PerChunk => {
@@ -169,7 +179,7 @@ pub async fn apply_job<P: Provider + 'static>(
             store,
             &mut journal,
             spec,
-            events,
+            shared,
             &removed,
             max_request_bytes,
         )

@@ -3,7 +3,9 @@
 use super::args::ApplyArgs;
 use super::{Context, Exit, state_open};
 use crate::apply::connect::Connections;
-use crate::apply::{ApplyError, Events, lock};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::apply::{ApplyError, Events, JobResult, lock, schedule};
 use crate::output::apply_progress::ApplyProgress;
 use crate::output::progress::SourceProgress;
 use crate::plan::saved::{SavedPlan, staleness};
@@ -18,10 +20,7 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
         return Exit::Error;
     }
     cx.out.warnings(&diags);
-    let mut store = match state_open::open(&ws).and_then(|s| match s {
-        Some(s) => Ok(s),
-        None => create_state(&ws),
-    }) {
+    let mut store = match open_or_create(&ws) {
         Ok(s) => s,
         Err(e) => {
             cx.out.error(&format!("error: {e}\n"));
@@ -105,7 +104,16 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
             }
         }
     }
-    run_jobs(cx, &ws, &jobs, store, &plan)
+    // Each job opens its own connection to the state: jobs run at the same time.
+    drop(store);
+    run_jobs(cx, &ws, &jobs, &plan, usize::from(args.parallelism))
+}
+
+fn open_or_create(ws: &Workspace) -> Result<Box<dyn StateStore>, String> {
+    state_open::open(ws).and_then(|s| match s {
+        Some(s) => Ok(s),
+        None => create_state(ws),
+    })
 }
 
 fn create_state(ws: &Workspace) -> Result<Box<dyn StateStore>, String> {
@@ -153,8 +161,8 @@ fn run_jobs(
     cx: &Context,
     ws: &Workspace,
     jobs: &[&LoadedSpec],
-    mut store: Box<dyn StateStore>,
     plan: &Plan,
+    parallelism: usize,
 ) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,73 +175,117 @@ fn run_jobs(
             return Exit::Error;
         }
     };
-    let progress = std::sync::Arc::new(ApplyProgress::new(plan, cx.out.quiet));
+    let progress = Arc::new(ApplyProgress::new(plan, cx.out.quiet));
     let sink = progress.clone();
     let events = Events::new(move |event| sink.event(event));
     runtime.block_on(async {
-        let mut conns = match Connections::new(ws, jobs).await {
+        let conns = match Connections::new(ws, jobs).await {
             Ok(c) => c,
             Err(e) => {
                 cx.out.error(&format!("error: {e}\n"));
                 return Exit::Error;
             }
         };
-        let mut exit = Exit::Ok;
-        let mut failed: Vec<String> = Vec::new();
-        let mut results = Vec::new();
-        for loaded in jobs {
-            let job = &loaded.spec.job;
-            if let Some(dep) = loaded.spec.depends_on.iter().find(|d| failed.contains(d)) {
-                cx.out.error(&format!("error: job `{job}` skipped: it depends on `{dep}`, which failed\n"));
-                failed.push(job.clone());
-                exit = exit.combine(Exit::Error);
-                continue;
+        let exit = Mutex::new(Exit::Ok);
+        let results = Mutex::new(Vec::new());
+        let run = job_runner(|loaded| {
+            let (conns, events, exit, results) = (&conns, &events, &exit, &results);
+            async move {
+                let (code, result) = run_job(cx, ws, loaded, conns, events).await;
+                let ok = result.is_some();
+                let mut e = locked(exit);
+                *e = e.combine(code);
+                drop(e);
+                locked(results).extend(result);
+                ok
             }
-            let guard = match lock::acquire(store.as_mut(), job) {
-                Ok(g) => g,
-                Err(StateError::Locked { holder, since, age, .. }) => {
-                    cx.out.error(&format!(
-                        "error: job `{job}` is locked by {holder} since {} ({} ago)\n  help: wait for that run, or `bulkspec state unlock {job}` if it is dead\n",
-                        humantime::format_rfc3339_seconds(since),
-                        humantime::format_duration(std::time::Duration::from_secs(age.as_secs()))
-                    ));
-                    failed.push(job.clone());
-                    exit = exit.combine(Exit::Locked);
-                    continue;
-                }
-                Err(e) => {
-                    cx.out.error(&format!("error: job `{job}`: {e}\n"));
-                    failed.push(job.clone());
-                    exit = exit.combine(Exit::Error);
-                    continue;
-                }
-            };
-            let mut result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
-            // An expired remote import (a token or definition gone, a lost upload) is redone
-            // in a new one; the journal already marked the old one's steps for redoing.
-            for _ in 0..2 {
-                let Err(ApplyError::Expired { message, .. }) = &result else { break };
-                events.line(&format!("{job}: {message}; opening a new remote import"));
-                result = conns.apply(ws, loaded, &mut store, &guard, &events).await;
-            }
-            let _ = guard.release();
-            match result {
-                Ok(r) => {
-                    let code = if r.rejects.iter().any(|x| x.code != "INVALID") { Exit::Rejects } else { Exit::Ok };
-                    exit = exit.combine(code);
-                    results.push(r);
-                }
-                Err(e) => {
-                    cx.out.error(&format!("error: {}\n", describe(job, &e)));
-                    failed.push(job.clone());
-                    exit = exit.combine(Exit::Error);
-                }
-            }
-        }
+        });
+        schedule::run_jobs(jobs, parallelism, run, |job, dep| {
+            cx.out.error(&format!(
+                "error: job `{job}` skipped: it depends on `{dep}`, which failed\n"
+            ));
+            let mut e = locked(&exit);
+            *e = e.combine(Exit::Error);
+        })
+        .await;
         progress.finish();
+        let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+        // Jobs may end in any order; results are shown in the plan's.
+        let order = |job: &str| plan.jobs.iter().position(|j| j.job == job);
+        results.sort_by_key(|r| order(&r.job));
         cx.out.apply_results(&results, plan);
-        exit
+        exit.into_inner().unwrap_or_else(PoisonError::into_inner)
     })
+}
+
+/// Ties the closure's argument to the jobs' lifetime (closures cannot name it).
+fn job_runner<'a, F, Fut>(f: F) -> F
+where
+    F: Fn(&'a LoadedSpec) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    f
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One job: its own state connection (jobs run at the same time), its lock, the apply (again
+/// in a new remote import when the first one expired), and the lock released.
+async fn run_job(
+    cx: &Context,
+    ws: &Workspace,
+    loaded: &LoadedSpec,
+    conns: &Connections,
+    events: &Events,
+) -> (Exit, Option<JobResult>) {
+    let job = &loaded.spec.job;
+    let mut store = match open_or_create(ws) {
+        Ok(s) => s,
+        Err(e) => {
+            cx.out.error(&format!("error: job `{job}`: {e}\n"));
+            return (Exit::Error, None);
+        }
+    };
+    let guard = match lock::acquire(store.as_mut(), job) {
+        Ok(g) => g,
+        Err(StateError::Locked {
+            holder, since, age, ..
+        }) => {
+            cx.out.error(&format!(
+                "error: job `{job}` is locked by {holder} since {} ({} ago)\n  help: wait for that run, or `bulkspec state unlock {job}` if it is dead\n",
+                humantime::format_rfc3339_seconds(since),
+                humantime::format_duration(std::time::Duration::from_secs(age.as_secs()))
+            ));
+            return (Exit::Locked, None);
+        }
+        Err(e) => {
+            cx.out.error(&format!("error: job `{job}`: {e}\n"));
+            return (Exit::Error, None);
+        }
+    };
+    let mut result = conns.apply(ws, loaded, &mut store, &guard, events).await;
+    // An expired remote import (a token or definition gone, a lost upload) is redone in a new
+    // one; the journal already marked the old one's steps for redoing.
+    for _ in 0..2 {
+        let Err(ApplyError::Expired { message, .. }) = &result else {
+            break;
+        };
+        events.line(&format!("{job}: {message}; opening a new remote import"));
+        result = conns.apply(ws, loaded, &mut store, &guard, events).await;
+    }
+    let _ = guard.release();
+    match result {
+        Ok(r) => {
+            let rejected = r.rejects.iter().any(|x| x.code != "INVALID");
+            (if rejected { Exit::Rejects } else { Exit::Ok }, Some(r))
+        }
+        Err(e) => {
+            cx.out.error(&format!("error: {}\n", describe(job, &e)));
+            (Exit::Error, None)
+        }
+    }
 }
 
 fn describe(job: &str, e: &ApplyError) -> String {

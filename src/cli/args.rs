@@ -114,6 +114,10 @@ pub struct ApplyArgs {
     /// Replace record keys by a short hash in every output.
     #[arg(long)]
     pub mask_keys: bool,
+    /// Jobs applied at the same time (independent ones; a job waits for those it depends
+    /// on). Remote jobs stay under each API's concurrency cap across all of them.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
 }
 
 #[derive(Debug, Args)]

@@ -151,7 +151,7 @@ async fn live_status(
     if inflight.is_empty() {
         return out;
     }
-    let mut conns = match Connections::new(ws, &[loaded]).await {
+    let conns = match Connections::new(ws, &[loaded]).await {
         Ok(c) => c,
         Err(e) => return vec![json!({"error": e})],
     };
