@@ -4,8 +4,8 @@
 //! Layout: `wire` (envelope and bodies), `auth` (identity and tokens), `limits` (the gate:
 //! 600/601/602/606/607/615), `upload` (multipart, 413), `parse` (file and row checks), `batches`
 //! (queue and status machine), `apply` (rows into the data), `store` (the data), `record`
-//! (compact values), `seed` (the seed body), `imports` and `status` (handlers), `routes` (router,
-//! describe, inspection), `settings` (policy knobs).
+//! (compact values), `table` (the rows of a parsed file), `seed` (the seed body), `imports`
+//! and `status` (handlers), `routes` (router, describe, inspection), `settings` (policy knobs).
 
 mod apply;
 mod auth;
@@ -20,6 +20,7 @@ mod seed;
 mod settings;
 mod status;
 mod store;
+mod table;
 mod upload;
 mod wire;
 
