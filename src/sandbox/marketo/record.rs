@@ -87,12 +87,13 @@ impl Row {
     }
 }
 
-/// Named values: `names[i]` names `values[i]`.
+/// Named values: `names[i]` names `values[i]`. Boxed, so a lead or a membership holding them
+/// is small (many share a B-tree node); absent (no allocation at all) when there are no
+/// fields, the usual case for program-member fields.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Fields(Option<Inner>);
+pub struct Fields(Option<Box<Inner>>);
 
-/// `names[i]` names `values[i]`. Absent (no allocation at all) when there are no fields, the
-/// usual case for program-member fields.
+/// `names[i]` names `values[i]`.
 #[derive(Debug, Clone, PartialEq)]
 struct Inner {
     names: Arc<[Name]>,
@@ -103,7 +104,7 @@ impl Fields {
     /// Fields from a parsed row whose columns are `names` (shared, not copied).
     pub fn from_row(names: Arc<[Name]>, values: Row) -> Self {
         debug_assert_eq!(names.len(), values.len());
-        Fields(Some(Inner { names, values }))
+        Fields(Some(Box::new(Inner { names, values })))
     }
 
     pub fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a Name, &'a str)>) -> Self {
@@ -113,7 +114,7 @@ impl Fields {
         }
         let names: Arc<[Name]> = pairs.iter().map(|(n, _)| (*n).clone()).collect();
         let values = Row::from_values(pairs.iter().map(|(_, v)| *v));
-        Fields(Some(Inner { names, values }))
+        Fields(Some(Box::new(Inner { names, values })))
     }
 
     /// The non-empty value of a field.
