@@ -161,7 +161,10 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
     }
     let failed = report.failures.len() as u32;
     let warned = report.warnings.len() as u32;
-    let failures = report.failures.iter().map(|(i, s)| (rows.row(*i), s.as_str()));
+    let failures = report
+        .failures
+        .iter()
+        .map(|(i, s)| (rows.row(*i), s.as_str()));
     let warnings = report.warnings.iter().map(|(i, s)| (rows.row(*i), *s));
     Outcome {
         processed: report.processed,

@@ -144,7 +144,11 @@ impl EmailIndex {
     fn remove(&mut self, key: u64, id: u64) {
         if self.first.get(&key) == Some(&id) {
             // The next oldest id, if any, takes the first place.
-            let next = self.more.get_mut(&key).filter(|m| !m.is_empty()).map(|m| m.remove(0));
+            let next = self
+                .more
+                .get_mut(&key)
+                .filter(|m| !m.is_empty())
+                .map(|m| m.remove(0));
             match next {
                 Some(next) => {
                     self.first.insert(key, next);

@@ -92,7 +92,7 @@ impl<'t> RowRef<'t> {
     }
 
     /// An owned copy, for storing as a record's values.
-    pub fn to_row(&self) -> Row {
+    pub fn to_row(self) -> Row {
         Row::from_values(self.iter())
     }
 }
@@ -106,13 +106,17 @@ mod tests {
         let mut t = Table::with_capacity(3, 64);
         t.push(&StringRecord::from(vec!["a@b.co", "", "Ann"]))
             .unwrap();
-        t.push(&StringRecord::from(vec!["c@d.co", "Bo", ""])).unwrap();
+        t.push(&StringRecord::from(vec!["c@d.co", "Bo", ""]))
+            .unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t.row(0).iter().collect::<Vec<_>>(), ["a@b.co", "", "Ann"]);
         assert_eq!(t.row(1).get(1), Some("Bo"));
         assert_eq!(t.row(1).get(2), Some(""));
         assert_eq!(t.row(1).get(3), None);
         assert_eq!(t.row(2).get(0), None);
-        assert_eq!(t.row(1).to_row().iter().collect::<Vec<_>>(), ["c@d.co", "Bo", ""]);
+        assert_eq!(
+            t.row(1).to_row().iter().collect::<Vec<_>>(),
+            ["c@d.co", "Bo", ""]
+        );
     }
 }
