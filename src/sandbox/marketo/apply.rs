@@ -141,7 +141,7 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         .all(|c| c.scope == Scope::Lead && c.name != "id");
     let cols = Columns {
         defs: columns,
-        names,
+        names: store.intern(&names),
         direct,
     };
     let mut report = Report::default();
@@ -191,22 +191,16 @@ pub fn message(processed: u32, failed: u32, warned: u32) -> String {
     }
 }
 
-/// The lead each row's email names, looked up for every row before any row is applied. The
-/// lookups are independent of each other, so the processor overlaps their cache misses; made
-/// one at a time between the writes of each row, they were most of the time of an import.
-/// Empty when there are no leads yet.
+/// The lead each row's email names, looked up for every row before any row is applied (in one
+/// batch: see `Store::first_leads_by_email`). Empty when there are no leads yet.
 fn known_leads(store: &Store, rows: &Table, email_col: Option<usize>) -> Vec<Option<u64>> {
     let Some(col) = email_col.filter(|_| !store.leads.is_empty()) else {
         return Vec::new();
     };
-    (0..rows.len())
-        .map(|i| {
-            let email = rows.row(i).get(col).map(str::trim).unwrap_or("");
-            (!email.is_empty())
-                .then(|| store.first_lead_by_email(email))
-                .flatten()
-        })
-        .collect()
+    let emails: Vec<&str> = (0..rows.len())
+        .map(|i| rows.row(i).get(col).unwrap_or(""))
+        .collect();
+    store.first_leads_by_email(&emails)
 }
 
 fn apply_members(

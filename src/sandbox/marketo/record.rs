@@ -18,6 +18,12 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same name; one shared allocation (names interned by the store) answers without
+    /// comparing text.
+    pub fn same(&self, other: &Name) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
 }
 
 impl From<&str> for Name {
@@ -132,6 +138,15 @@ impl Fields {
         inner.names.iter().position(|n| n.as_str() == name)
     }
 
+    /// `position` of a `Name`, recognising the hinted one without comparing text.
+    fn position_of(&self, name: &Name, hint: usize) -> Option<usize> {
+        let inner = self.0.as_ref()?;
+        if inner.names.get(hint).is_some_and(|n| n.same(name)) {
+            return Some(hint);
+        }
+        self.position(name.as_str(), hint)
+    }
+
     fn value(&self, i: usize) -> Option<&str> {
         self.0
             .as_ref()
@@ -151,7 +166,7 @@ impl Fields {
     fn changes<'a>(&self, updates: impl Iterator<Item = (&'a Name, &'a str)>) -> bool {
         let mut hint = 0;
         for (n, v) in updates.filter(|(_, v)| !v.is_empty()) {
-            match self.position(n.as_str(), hint) {
+            match self.position_of(n, hint) {
                 Some(i) if self.value(i) == Some(v) => hint = i + 1,
                 _ => return true,
             }

@@ -4,7 +4,8 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -183,6 +184,10 @@ pub struct Store {
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
     by_email: EmailIndex,
+    /// One shared `Name` per field name, so records of different uploads share their names
+    /// and compare them by address.
+    #[serde(skip)]
+    names: HashSet<Name>,
 }
 
 impl Default for Store {
@@ -198,6 +203,7 @@ impl Default for Store {
             }],
             custom_fields: Vec::new(),
             by_email: EmailIndex::default(),
+            names: HashSet::new(),
         }
     }
 }
@@ -240,10 +246,51 @@ impl Store {
 
     /// The oldest lead with this email (case-insensitive), without allocating.
     pub fn first_lead_by_email(&self, email: &str) -> Option<u64> {
-        self.by_email.ids(email_key(email)).find(|id| {
-            let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
-            stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
-        })
+        self.by_email
+            .ids(email_key(email))
+            .find(|id| self.has_email(*id, email))
+    }
+
+    /// `first_lead_by_email` of many emails (empty ones have no lead). The index is read for
+    /// all of them first, in a loop of independent lookups whose cache misses the processor
+    /// overlaps; one at a time, each waits for its own miss and most of an import's time went
+    /// there. The candidates are checked afterwards.
+    pub fn first_leads_by_email(&self, emails: &[&str]) -> Vec<Option<u64>> {
+        let keys: Vec<u64> = emails.iter().map(|e| email_key(e)).collect();
+        let firsts: Vec<Option<u64>> = keys
+            .iter()
+            .map(|k| self.by_email.first.get(k).copied())
+            .collect();
+        emails
+            .iter()
+            .zip(firsts)
+            .map(|(email, first)| match first {
+                _ if email.trim().is_empty() => None,
+                Some(id) if self.has_email(id, email) => Some(id),
+                // Another email with the same key, or a later lead of a shared email.
+                Some(_) => self.first_lead_by_email(email),
+                None => None,
+            })
+            .collect()
+    }
+
+    fn has_email(&self, id: u64, email: &str) -> bool {
+        let stored = self.leads.get(&id).and_then(|l| l.fields.get("email"));
+        stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+    }
+
+    /// The store's shared copies of these names.
+    pub fn intern(&mut self, names: &[Name]) -> Arc<[Name]> {
+        names
+            .iter()
+            .map(|n| match self.names.get(n.as_str()) {
+                Some(shared) => shared.clone(),
+                None => {
+                    self.names.insert(n.clone());
+                    n.clone()
+                }
+            })
+            .collect()
     }
 
     /// Leads in id order (listings).
