@@ -72,6 +72,19 @@ impl Columns {
             .map(|((_, n), v)| (n, v))
     }
 
+    /// Writes a row's lead fields to an existing lead. A lead created from an identical row of
+    /// the same columns is left alone without a field-by-field comparison.
+    fn update(&self, store: &mut Store, id: u64, row: RowRef<'_>) {
+        let unchanged = self.direct
+            && store
+                .leads
+                .get(&id)
+                .is_some_and(|l| l.fields.is_row(&self.names, row));
+        if !unchanged {
+            store.update_lead(id, self.scoped(row, Scope::Lead));
+        }
+    }
+
     /// The lead fields of a row: the row as it is when it holds nothing else.
     fn lead_fields(&self, row: RowRef<'_>) -> Fields {
         if self.direct {
@@ -241,7 +254,7 @@ fn apply_members(
         });
         let lead_id = match existing {
             Some(id) => {
-                store.update_lead(id, cols.scoped(row, Scope::Lead));
+                cols.update(store, id, row);
                 id
             }
             None => {
@@ -320,7 +333,7 @@ fn apply_leads(
                 id
             }
             [one] => {
-                store.update_lead(*one, cols.scoped(row, Scope::Lead));
+                cols.update(store, *one, row);
                 *one
             }
             _ => {

@@ -40,7 +40,10 @@ pub fn parse(body: &Bytes, boundary: &str) -> Result<Vec<Part>, String> {
             return Ok(parts);
         }
         // Transport padding (spaces, tabs) may follow a delimiter before its line break.
-        let padding = rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let padding = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
         let headers_start = match rest.get(padding..) {
             Some(r) if r.starts_with(b"\r\n") => at + padding + 2,
             _ => return Err("malformed multipart boundary line".into()),
@@ -117,10 +120,13 @@ mod tests {
     #[test]
     fn malformed_bodies_are_refused() {
         assert!(boundary("multipart/form-data").is_none());
-        let unclosed = Bytes::from_static(
-            b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc",
+        let unclosed =
+            Bytes::from_static(b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc");
+        assert!(
+            parse(&unclosed, "b")
+                .unwrap_err()
+                .contains("closing boundary")
         );
-        assert!(parse(&unclosed, "b").unwrap_err().contains("closing boundary"));
         assert!(parse(&Bytes::from_static(b"no parts"), "b").is_err());
         let no_headers_end = Bytes::from_static(b"--b\r\nContent-Disposition: form-data");
         assert!(parse(&no_headers_end, "b").is_err());

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::sandbox::marketo::table::RowRef;
+
 /// A field or status name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(Arc<str>);
@@ -78,6 +80,11 @@ impl Row {
         self.ends.len()
     }
 
+    /// Whether this is the same text in the same fields as a parsed row.
+    fn same_as(&self, row: RowRef<'_>) -> bool {
+        *self.text == *row.text() && self.ends.iter().copied().eq(row.ends())
+    }
+
     pub fn get(&self, i: usize) -> Option<&str> {
         let end = *self.ends.get(i)? as usize;
         let start = if i == 0 {
@@ -121,6 +128,15 @@ impl Fields {
         let names: Arc<[Name]> = pairs.iter().map(|(n, _)| (*n).clone()).collect();
         let values = Row::from_values(pairs.iter().map(|(_, v)| *v));
         Fields(Some(Box::new(Inner { names, values })))
+    }
+
+    /// Whether these are exactly the values of `row` under the column list `names` (the same
+    /// shared list, as the store interns it): then an update with that row changes nothing,
+    /// which one comparison of the row's text tells.
+    pub fn is_row(&self, names: &Arc<[Name]>, row: RowRef<'_>) -> bool {
+        self.0
+            .as_deref()
+            .is_some_and(|inner| Arc::ptr_eq(&inner.names, names) && inner.values.same_as(row))
     }
 
     /// The non-empty value of a field.
@@ -242,5 +258,24 @@ mod tests {
         let merged = fields.merged(update.iter().copied()).unwrap();
         assert_eq!(merged.to_map().len(), 3);
         assert_eq!(serde_json::to_value(&merged).unwrap()["city"], "Oslo");
+    }
+
+    #[test]
+    fn a_record_made_from_a_row_is_recognised_as_that_row() {
+        use crate::sandbox::marketo::table::Table;
+        let names: Arc<[Name]> = Arc::from(vec![Name::from("email"), Name::from("firstName")]);
+        let mut table = Table::with_capacity(2, 64);
+        for r in [["a@b.co", "Ann"], ["a@b.co", "An"], ["a@b.c", "oAnn"]] {
+            table.push(&csv::StringRecord::from(r.to_vec())).unwrap();
+        }
+        let fields = Fields::from_row(names.clone(), table.row(0).to_row());
+        assert!(fields.is_row(&names, table.row(0)));
+        assert!(!fields.is_row(&names, table.row(1)), "other text");
+        assert!(
+            !fields.is_row(&names, table.row(2)),
+            "same text, other fields"
+        );
+        let other: Arc<[Name]> = Arc::from(vec![Name::from("email"), Name::from("firstName")]);
+        assert!(!fields.is_row(&other, table.row(0)), "another column list");
     }
 }

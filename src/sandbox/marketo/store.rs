@@ -184,10 +184,12 @@ pub struct Store {
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
     by_email: EmailIndex,
-    /// One shared `Name` per field name, so records of different uploads share their names
-    /// and compare them by address.
+    /// One shared `Name` per field name and one shared list per column list, so records of
+    /// different uploads share them and compare them by address.
     #[serde(skip)]
     names: HashSet<Name>,
+    #[serde(skip)]
+    columns: HashSet<Arc<[Name]>>,
 }
 
 impl Default for Store {
@@ -204,6 +206,7 @@ impl Default for Store {
             custom_fields: Vec::new(),
             by_email: EmailIndex::default(),
             names: HashSet::new(),
+            columns: HashSet::new(),
         }
     }
 }
@@ -279,9 +282,12 @@ impl Store {
         stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
     }
 
-    /// The store's shared copies of these names.
+    /// The store's shared copy of this column list (and of each name in it).
     pub fn intern(&mut self, names: &[Name]) -> Arc<[Name]> {
-        names
+        if let Some(shared) = self.columns.get(names) {
+            return shared.clone();
+        }
+        let list: Arc<[Name]> = names
             .iter()
             .map(|n| match self.names.get(n.as_str()) {
                 Some(shared) => shared.clone(),
@@ -290,7 +296,9 @@ impl Store {
                     n.clone()
                 }
             })
-            .collect()
+            .collect();
+        self.columns.insert(list.clone());
+        list
     }
 
     /// Leads in id order (listings).

@@ -91,6 +91,34 @@ impl<'t> RowRef<'t> {
         (0..self.table.width).map(move |c| row.get(c).unwrap_or(""))
     }
 
+    /// The text of all the row's fields, back to back.
+    pub fn text(&self) -> &'t str {
+        let t = self.table;
+        let first = self.i * t.width;
+        let start = match first.checked_sub(1) {
+            Some(prev) => t.ends.get(prev).map_or(0, |e| *e as usize),
+            None => 0,
+        };
+        let end = t
+            .ends
+            .get(first + t.width - 1)
+            .map_or(start, |e| *e as usize);
+        t.text.get(start..end).unwrap_or("")
+    }
+
+    /// Where each field ends, counted from the start of the row's text.
+    pub fn ends(&self) -> impl Iterator<Item = u32> + use<'t> {
+        let t = self.table;
+        let first = self.i * t.width;
+        let start = first
+            .checked_sub(1)
+            .and_then(|prev| t.ends.get(prev))
+            .copied()
+            .unwrap_or(0);
+        let ends = t.ends.get(first..first + t.width).unwrap_or(&[]);
+        ends.iter().map(move |e| e - start)
+    }
+
     /// An owned copy, for storing as a record's values.
     pub fn to_row(self) -> Row {
         Row::from_values(self.iter())
