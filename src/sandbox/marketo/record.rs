@@ -266,7 +266,7 @@ mod tests {
         let names: Arc<[Name]> = Arc::from(vec![Name::from("email"), Name::from("firstName")]);
         let mut table = Table::with_capacity(2, 64);
         for r in [["a@b.co", "Ann"], ["a@b.co", "An"], ["a@b.c", "oAnn"]] {
-            table.push(&csv::StringRecord::from(r.to_vec())).unwrap();
+            table.push(r.into_iter()).unwrap();
         }
         let fields = Fields::from_row(names.clone(), table.row(0).to_row());
         assert!(fields.is_row(&names, table.row(0)));
