@@ -18,6 +18,8 @@ mod definitions;
 mod imports;
 #[path = "sandbox_eloqua/linkage.rs"]
 mod linkage;
+#[path = "sandbox_eloqua/rates.rs"]
+mod rates;
 #[path = "sandbox_eloqua/syncs.rs"]
 mod syncs;
 #[path = "sandbox_eloqua/uploads.rs"]

@@ -4,9 +4,9 @@
 //!
 //! Its wire types are its own (`wire`): nothing here is shared with src/providers. One role per
 //! file: `routes` (router and path rewriting), `auth`, `definitions` and `validate`, `uploads`
-//! and `rows` (body parsing), `syncs` (state machine) and `process` (row semantics), `fields`,
-//! `paging`, `inspect` and `seed` (the sandbox's own routes), `store` and `settings` (all state,
-//! snapshot-able), `errors`, `time`, `markup`.
+//! and `rows` (body parsing), `syncs` (state machine), `rates` (soft sync-rate counters) and
+//! `process` (row semantics), `fields`, `paging`, `inspect` and `seed` (the sandbox's own
+//! routes), `store` and `settings` (all state, snapshot-able), `errors`, `time`, `markup`.
 //!
 //! Behaviour the notes leave open is decided in one place each and marked [I] in the docs:
 //! rejects' `recordIndex` is 1-based; the failure status is `error` (`errored` behind a switch);
@@ -21,6 +21,7 @@ mod inspect;
 mod markup;
 mod paging;
 mod process;
+mod rates;
 mod routes;
 mod rows;
 mod seed;

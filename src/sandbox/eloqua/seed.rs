@@ -77,7 +77,7 @@ pub fn merge_settings(store: &mut Store, partial: &Value) -> Result<(), String> 
     let mut current = serde_json::to_value(&store.settings).map_err(|e| e.to_string())?;
     if let Value::Object(current) = &mut current {
         for (k, v) in partial {
-            current.insert(k.clone(), v.clone());
+            current.insert(Settings::current_name(k).to_owned(), v.clone());
         }
     }
     store.settings =

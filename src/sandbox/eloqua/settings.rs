@@ -34,8 +34,13 @@ pub struct Settings {
     pub upload_limit_bytes: u64,
     /// Uploads allowed per definition between two syncs; the next one gets 400.
     pub max_uploads_per_sync: u32,
-    /// Import syncs allowed per hour before 429 (overridden by the faults' rate limit).
-    pub syncs_per_hour: u32,
+    /// Import syncs allowed per hour before 429 (soft limit, §9).
+    #[serde(alias = "syncs_per_hour")]
+    pub import_syncs_per_hour: u32,
+    /// Export syncs allowed per hour before 429.
+    pub export_syncs_per_hour: u32,
+    /// Sync-action syncs allowed per hour before 429.
+    pub sync_action_syncs_per_hour: u32,
     /// Render the failure status as `errored` instead of `error`.
     pub errored_spelling: bool,
     /// Default of `isSyncTriggeredOnImport` when a definition omits it.
@@ -59,7 +64,9 @@ impl Default for Settings {
             storage_quota_bytes: 10_000 * 50 * 1024,
             upload_limit_bytes: 32 * 1024 * 1024,
             max_uploads_per_sync: 500,
-            syncs_per_hour: 2000,
+            import_syncs_per_hour: 2000,
+            export_syncs_per_hour: 2000,
+            sync_action_syncs_per_hour: 4000,
             errored_spelling: false,
             sync_triggered_on_import_default: false,
             fail_next_syncs: 0,
@@ -80,6 +87,17 @@ impl Default for Settings {
                 password: "sandbox".into(),
             }],
             clients: vec![("sandbox".into(), "sandbox".into())],
+        }
+    }
+}
+
+impl Settings {
+    /// The current name of a setting that was renamed (snapshots read the old names through
+    /// serde aliases; partial updates are merged under the current name).
+    pub fn current_name(key: &str) -> &str {
+        match key {
+            "syncs_per_hour" => "import_syncs_per_hour",
+            other => other,
         }
     }
 }

@@ -5,12 +5,13 @@
 //! The store is plain data (serializable as the emulator's snapshot) plus lookups that enforce
 //! expiry; it knows nothing of HTTP beyond returning `ApiError` for missing or expired resources.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use super::errors::ApiError;
+use super::rates::SyncRates;
 use super::settings::{Settings, Token};
 use super::time::{Nanos, parse_duration, to_nanos};
 use super::wire::{ImportDefinition, SyncLog, SyncReject};
@@ -182,8 +183,8 @@ pub struct Store {
     /// Contact fields created on the fly (non-strict mode), by internal name.
     pub extra_contact_fields: BTreeSet<String>,
     pub tokens: BTreeMap<String, Token>,
-    /// Creation times of recent syncs, for the soft sync-rate counter.
-    pub recent_syncs: VecDeque<Nanos>,
+    /// Start times of the last hour's syncs, for the soft sync-rate counters.
+    pub sync_rates: SyncRates,
     #[serde(skip)]
     pub email_index: HashMap<String, u64>,
 }

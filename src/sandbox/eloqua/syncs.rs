@@ -23,11 +23,10 @@ use super::definitions::parse_id;
 use super::errors::ApiError;
 use super::paging::{Params, page};
 use super::process;
+use super::rates::SyncType;
 use super::store::{Kind, Store, SyncRecord, SyncStatus};
 use super::time::{Nanos, format_timestamp};
 use super::wire;
-
-const HOUR_NANOS: u64 = 3600 * 1_000_000_000;
 
 /// The sync object as the API returns it.
 pub fn render(sync: &SyncRecord, errored_spelling: bool) -> wire::Sync {
@@ -70,15 +69,12 @@ pub fn start(
     {
         return Err(ApiError::Conflict);
     }
-    store
-        .recent_syncs
-        .retain(|t| now.saturating_sub(*t) < HOUR_NANOS);
-    if store.recent_syncs.len()
-        >= usize::try_from(store.settings.syncs_per_hour).unwrap_or(usize::MAX)
-    {
-        return Err(ApiError::TooManyRequests);
-    }
-    store.recent_syncs.push_back(now);
+    let Store {
+        sync_rates,
+        settings,
+        ..
+    } = store;
+    sync_rates.admit(SyncType::of(kind), settings, now)?;
     let forced_failure = store.settings.fail_next_syncs > 0;
     store.settings.fail_next_syncs = store.settings.fail_next_syncs.saturating_sub(1);
     let def = store.definition_mut(kind, id, now)?;

@@ -3,7 +3,7 @@
 //! progression; leads dedupe on the lookup field (update-only for `id`), join the static list.
 //! Produces the counters, the message and the failures/warnings files.
 //!
-//! The parsed rows are consumed: a row that creates a lead becomes that lead's storage.
+//! A row that creates a lead is copied out of the parsed table as that lead's storage.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{FieldDef, Scope};
 use crate::sandbox::marketo::parse::{Format, Parsed, RowCheck, reason_file};
-use crate::sandbox::marketo::record::{Fields, Name, Row};
+use crate::sandbox::marketo::record::{Fields, Name};
 use crate::sandbox::marketo::store::{DEFAULT_PARTITION, Member, Program, Store};
+use crate::sandbox::marketo::table::{RowRef, Table};
 
 /// What an import asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +61,7 @@ impl Columns {
     /// Non-empty values of the columns of one scope, `id` excluded (never written).
     fn scoped<'r>(
         &'r self,
-        row: &'r Row,
+        row: RowRef<'r>,
         scope: Scope,
     ) -> impl Iterator<Item = (&'r Name, &'r str)> + Clone {
         self.defs
@@ -71,47 +72,72 @@ impl Columns {
             .map(|((_, n), v)| (n, v))
     }
 
-    /// The lead fields of a row, moving the row when it holds nothing else.
-    fn lead_fields(&self, row: Row) -> Fields {
+    /// Writes a row's lead fields to an existing lead. A lead created from an identical row of
+    /// the same columns is left alone without a field-by-field comparison.
+    fn update(&self, store: &mut Store, id: u64, row: RowRef<'_>) {
+        let unchanged = self.direct
+            && store
+                .leads
+                .get(&id)
+                .is_some_and(|l| l.fields.is_row(&self.names, row));
+        if !unchanged {
+            store.update_lead(id, self.scoped(row, Scope::Lead));
+        }
+    }
+
+    /// The lead fields of a row: the row as it is when it holds nothing else.
+    fn lead_fields(&self, row: RowRef<'_>) -> Fields {
         if self.direct {
-            Fields::from_row(self.names.clone(), row)
+            Fields::from_row(self.names.clone(), row.to_row())
         } else {
-            Fields::from_pairs(self.scoped(&row, Scope::Lead))
+            Fields::from_pairs(self.scoped(row, Scope::Lead))
         }
     }
 }
 
-/// Rows in file order, as they end up.
+/// Rows (by index in the file) in file order, as they end up.
 #[derive(Default)]
 struct Report {
     processed: u32,
-    failures: Vec<(Row, String)>,
-    warnings: Vec<(Row, &'static str)>,
+    failures: Vec<(usize, String)>,
+    warnings: Vec<(usize, &'static str)>,
 }
 
 impl Report {
-    /// Sorts a row by its parse-time check: failed rows are recorded and `None` returned;
-    /// otherwise the row and, for a warned row, a copy for the warnings file.
-    fn screen(&mut self, row: Row, check: RowCheck) -> Option<(Row, Option<(Row, &'static str)>)> {
+    /// Sorts a row by its parse-time check: a failed row is recorded and `None` returned;
+    /// otherwise `Some` with the row's warning, if any.
+    fn screen(&mut self, row: usize, check: RowCheck) -> Option<Option<&'static str>> {
         match check {
             RowCheck::Failure(reason) => {
                 self.failures.push((row, reason));
                 None
             }
-            RowCheck::Warning(w) => {
-                let copy = row.clone();
-                Some((row, Some((copy, w))))
-            }
-            RowCheck::Ok => Some((row, None)),
+            RowCheck::Warning(w) => Some(Some(w)),
+            RowCheck::Ok => Some(None),
         }
     }
 
-    fn imported(&mut self, warning: Option<(Row, &'static str)>) {
+    fn imported(&mut self, row: usize, warning: Option<&'static str>) {
         self.processed += 1;
         if let Some(w) = warning {
-            self.warnings.push(w);
+            self.warnings.push((row, w));
         }
     }
+}
+
+/// Every row with its verdict, in file order, taking the verdicts out of `flagged`.
+fn verdicts(
+    rows: &Table,
+    flagged: Vec<(usize, RowCheck)>,
+) -> impl Iterator<Item = (RowRef<'_>, RowCheck)> {
+    let mut flagged = flagged.into_iter().peekable();
+    (0..rows.len()).map(move |i| {
+        let check = match flagged.next_if(|(at, _)| *at == i) {
+            Some((_, check)) => check,
+            None => RowCheck::Ok,
+        };
+        (rows.row(i), check)
+    })
 }
 
 pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Outcome {
@@ -120,6 +146,7 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         columns,
         names,
         rows,
+        flagged,
     } = parsed;
     store.reserve_leads(rows.len());
     let direct = columns
@@ -127,32 +154,31 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         .all(|c| c.scope == Scope::Lead && c.name != "id");
     let cols = Columns {
         defs: columns,
-        names,
+        names: store.intern(&names),
         direct,
     };
     let mut report = Report::default();
     match job {
         Job::ProgramMembers { program_id, status } => {
-            apply_members(store, *program_id, status, &cols, rows, &mut report)
+            let target = (*program_id, status.as_str());
+            apply_members(store, target, &cols, &rows, flagged, &mut report)
         }
         Job::Leads {
             lookup_field,
             list_id,
             partition,
-        } => apply_leads(
-            store,
-            lookup_field,
-            *list_id,
-            partition,
-            &cols,
-            rows,
-            &mut report,
-        ),
+        } => {
+            let target = (lookup_field.as_str(), *list_id, partition.as_str());
+            apply_leads(store, target, &cols, &rows, flagged, &mut report)
+        }
     }
     let failed = report.failures.len() as u32;
     let warned = report.warnings.len() as u32;
-    let failures = report.failures.iter().map(|(r, s)| (r, s.as_str()));
-    let warnings = report.warnings.iter().map(|(r, s)| (r, *s));
+    let failures = report
+        .failures
+        .iter()
+        .map(|(i, s)| (rows.row(*i), s.as_str()));
+    let warnings = report.warnings.iter().map(|(i, s)| (rows.row(*i), *s));
     Outcome {
         processed: report.processed,
         failed,
@@ -178,12 +204,24 @@ pub fn message(processed: u32, failed: u32, warned: u32) -> String {
     }
 }
 
+/// The lead each row's email names, looked up for every row before any row is applied (in one
+/// batch: see `Store::first_leads_by_email`). Empty when there are no leads yet.
+fn known_leads(store: &Store, rows: &Table, email_col: Option<usize>) -> Vec<Option<u64>> {
+    let Some(col) = email_col.filter(|_| !store.leads.is_empty()) else {
+        return Vec::new();
+    };
+    let emails: Vec<&str> = (0..rows.len())
+        .map(|i| rows.row(i).get(col).unwrap_or(""))
+        .collect();
+    store.first_leads_by_email(&emails)
+}
+
 fn apply_members(
     store: &mut Store,
-    program_id: u64,
-    status: &str,
+    (program_id, status): (u64, &str),
     cols: &Columns,
-    rows: Vec<(Row, RowCheck)>,
+    rows: &Table,
+    flagged: Vec<(usize, RowCheck)>,
     report: &mut Report,
 ) {
     let email_col = cols.position("email");
@@ -199,20 +237,30 @@ fn apply_members(
     let new_rank = program.rank(status);
     let status = Name::from(status);
     let partition = Name::from(DEFAULT_PARTITION);
-    for (row, check) in rows {
-        let Some((row, warning)) = report.screen(row, check) else {
+    let known = known_leads(store, rows, email_col);
+    // Leads created by this batch are not in `known`: once there are any, a row without a
+    // known lead looks again (an earlier row may have created it).
+    let mut created = false;
+    for (row, check) in verdicts(rows, flagged) {
+        let Some(warning) = report.screen(row.index(), check) else {
             continue;
         };
-        let member_fields = Fields::from_pairs(cols.scoped(&row, Scope::ProgramMember));
-        let existing = email_col
-            .and_then(|i| row.get(i))
-            .and_then(|e| store.first_lead_by_email(e.trim()));
+        let member_fields = Fields::from_pairs(cols.scoped(row, Scope::ProgramMember));
+        let existing = known.get(row.index()).copied().flatten().or_else(|| {
+            created
+                .then(|| email_col.and_then(|i| row.get(i)))
+                .flatten()
+                .and_then(|e| store.first_lead_by_email(e.trim()))
+        });
         let lead_id = match existing {
             Some(id) => {
-                store.update_lead(id, cols.scoped(&row, Scope::Lead));
+                cols.update(store, id, row);
                 id
             }
-            None => store.create_lead(&partition, cols.lead_fields(row)),
+            None => {
+                created = true;
+                store.create_lead(&partition, cols.lead_fields(row))
+            }
         };
         let member = program.members.entry(lead_id).or_insert_with(|| Member {
             status: status.clone(),
@@ -231,18 +279,17 @@ fn apply_members(
         if let Some(merged) = member.fields.merged(member_fields.iter()) {
             member.fields = merged;
         }
-        report.imported(warning);
+        report.imported(row.index(), warning);
     }
     store.programs.insert(program_id, program);
 }
 
 fn apply_leads(
     store: &mut Store,
-    lookup: &str,
-    list_id: Option<u64>,
-    partition: &str,
+    (lookup, list_id, partition): (&str, Option<u64>, &str),
     cols: &Columns,
-    rows: Vec<(Row, RowCheck)>,
+    rows: &Table,
+    flagged: Vec<(usize, RowCheck)>,
     report: &mut Report,
 ) {
     let col = cols.position(lookup);
@@ -257,11 +304,11 @@ fn apply_leads(
         }
     }
     let mut listed = Vec::new();
-    for (row, check) in rows {
-        let Some((row, warning)) = report.screen(row, check) else {
+    for (row, check) in verdicts(rows, flagged) {
+        let Some(warning) = report.screen(row.index(), check) else {
             continue;
         };
-        let key = col.and_then(|i| row.get(i)).unwrap_or("").trim().to_owned();
+        let key = col.and_then(|i| row.get(i)).unwrap_or("").trim();
         let matches: Vec<u64> = match lookup {
             "id" => key
                 .parse::<u64>()
@@ -270,34 +317,33 @@ fn apply_leads(
                 .into_iter()
                 .collect(),
             _ if key.is_empty() => vec![],
-            "email" => store.leads_by_email(&key),
-            _ => index.get(&key).cloned().unwrap_or_default(),
+            "email" => store.leads_by_email(key),
+            _ => index.get(key).cloned().unwrap_or_default(),
         };
         let id = match matches.as_slice() {
             [] if lookup == "id" => {
-                report.failures.push((row, "Lead not found".into()));
+                report.failures.push((row.index(), "Lead not found".into()));
                 continue;
             }
             [] => {
                 let id = store.create_lead(&partition, cols.lead_fields(row));
                 if lookup != "email" && !key.is_empty() {
-                    index.entry(key).or_default().push(id);
+                    index.entry(key.to_owned()).or_default().push(id);
                 }
                 id
             }
             [one] => {
-                store.update_lead(*one, cols.scoped(&row, Scope::Lead));
+                cols.update(store, *one, row);
                 *one
             }
             _ => {
-                report
-                    .failures
-                    .push((row, "Multiple leads match the lookup criteria".into()));
+                let reason = "Multiple leads match the lookup criteria".into();
+                report.failures.push((row.index(), reason));
                 continue;
             }
         };
         listed.push(id);
-        report.imported(warning);
+        report.imported(row.index(), warning);
     }
     if let Some(list) = list_id.and_then(|l| store.lists.get_mut(&l)) {
         list.leads.extend(listed);

@@ -2,10 +2,11 @@
 //! do"). Its wire types are its own: nothing here is shared with src/providers.
 //!
 //! Layout: `wire` (envelope and bodies), `auth` (identity and tokens), `limits` (the gate:
-//! 600/601/602/606/607/615), `upload` (multipart, 413), `parse` (file and row checks), `batches`
-//! (queue and status machine), `apply` (rows into the data), `store` (the data), `record`
-//! (compact values), `seed` (the seed body), `imports` and `status` (handlers), `routes` (router,
-//! describe, inspection), `settings` (policy knobs).
+//! 600/601/602/606/607/615), `upload` (body and parts, 413), `multipart` (framing), `parse`
+//! (file and row checks; `split` is its fast path), `batches` (queue and status machine),
+//! `apply` (rows into the data), `store` (the data), `record` (compact values), `table` (the
+//! rows of a parsed file), `seed` (the seed body), `imports` and `status` (handlers), `routes`
+//! (router, describe, inspection), `settings` (policy knobs).
 
 mod apply;
 mod auth;
@@ -13,13 +14,16 @@ mod batches;
 mod fields;
 mod imports;
 mod limits;
+mod multipart;
 mod parse;
 mod record;
 mod routes;
 mod seed;
 mod settings;
+mod split;
 mod status;
 mod store;
+mod table;
 mod upload;
 mod wire;
 

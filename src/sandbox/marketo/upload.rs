@@ -1,13 +1,16 @@
 //! Reading a bulk import request (marketo.md §6, §14.7-8): the body is read up to the size
-//! limit (a larger one is drained and refused with HTTP 413), then parsed as multipart; the
-//! parameters come from the query string or from form fields.
+//! limit (a larger one is drained and refused with HTTP 413), then split into its multipart
+//! parts (`multipart`, without copying the file); the parameters come from the query string or
+//! from form fields.
 
 use std::collections::HashMap;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{FromRequest, Multipart, Query, Request};
+use axum::extract::{Query, Request};
 use axum::http::header;
 use http_body_util::BodyExt;
+
+use crate::sandbox::marketo::multipart;
 
 /// What an import request carried.
 #[derive(Debug, Default)]
@@ -31,39 +34,32 @@ pub enum UploadError {
 pub async fn read(req: Request, limit: usize) -> Result<Upload, UploadError> {
     let (parts, body) = req.into_parts();
     let bytes = read_limited(body, limit).await?;
-    let multipart = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        .unwrap_or("");
     let mut upload = Upload::default();
     if let Ok(Query(q)) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
         upload.params = q;
     }
-    if !multipart {
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
         return Err(UploadError::NotMultipart);
     }
-    let req = Request::from_parts(parts, Body::from(bytes));
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| UploadError::BadMultipart(e.body_text()))?;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| UploadError::BadMultipart(e.body_text()))?
-    {
-        let name = field.name().unwrap_or("").to_owned();
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| UploadError::BadMultipart(e.body_text()))?;
-        if name == "file" {
-            upload.file = Some(data);
+    let boundary = multipart::boundary(content_type)
+        .ok_or_else(|| UploadError::BadMultipart("no boundary in the content type".into()))?;
+    for part in multipart::parse(&bytes, &boundary).map_err(UploadError::BadMultipart)? {
+        if part.name == "file" {
+            upload.file = Some(part.data);
         } else {
             upload
                 .params
-                .entry(name)
-                .or_insert_with(|| String::from_utf8_lossy(&data).into_owned());
+                .entry(part.name)
+                .or_insert_with(|| String::from_utf8_lossy(&part.data).into_owned());
         }
     }
     Ok(upload)
