@@ -35,6 +35,19 @@ pub struct StatsReport {
     pub requests: u64,
     pub bytes_received: u64,
     pub providers: BTreeMap<String, ProviderStats>,
+    /// Faults injected through `/_sandbox/faults` since the start or the last reset.
+    pub faults: FaultCounts,
+}
+
+/// How many faults the fault middleware injected, by kind.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct FaultCounts {
+    /// Requests answered with an injected error (HTTP status or vendor code).
+    pub errors: u64,
+    /// Connections closed with no response.
+    pub dropped: u64,
+    /// Requests delayed by the configured latency.
+    pub delayed: u64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -78,6 +91,7 @@ impl Stats {
             requests: 0,
             bytes_received: 0,
             providers: BTreeMap::new(),
+            faults: FaultCounts::default(),
         };
         for ((provider, endpoint), c) in map.iter() {
             let requests = c.requests.load(Ordering::Relaxed);
