@@ -189,6 +189,27 @@ impl Watched {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until a stderr line contains `needle`; false when the process ended first or
+    /// `limit` passed.
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.seen.iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Waits for the moment (or the process's own exit), then SIGKILLs it if it still runs.
     pub fn kill_at(mut self, moment: Moment) -> (Ended, Vec<String>) {
         let deadline = match moment {
