@@ -64,7 +64,7 @@ fn moment(rng: &mut StdRng) -> Moment {
         Moment::After(Duration::from_millis(rng.random_range(300..4_000)))
     } else {
         let extra = Duration::from_millis(rng.random_range(0..400));
-        Moment::AfterLine(rng.random_range(1..=5), extra)
+        Moment::AfterLine(rng.random_range(1..=6), extra)
     }
 }
 

@@ -2,8 +2,9 @@
 //! provider and per endpoint (method plus route template, e.g.
 //! `POST /marketo/bulk/v1/program/{programId}/members/import.json`).
 //!
-//! Only API routes are counted; control and inspection routes are not. This module counts, it
-//! never decides anything about a request.
+//! Only API routes are counted; control and inspection routes are not. The report also carries
+//! the faults injected (`faults`), counted by the fault middleware and filled in by the control
+//! route. This module counts, it never decides anything about a request.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

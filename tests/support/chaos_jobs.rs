@@ -137,7 +137,7 @@ fn marketo(rng: &mut StdRng, seed: u64) -> Generated {
         job.expected.insert(email, values);
     }
     let spec = format!(
-        "version: 1\njob: chaos-marketo\ntarget:\n  provider: marketo\n  object: program_members\n  connection: sandbox\n  program_id: {}\n  program_member_status: Registered\nsource:\n  path: data/members.csv\nkey: \"{{{{ row.email }}}}\"\nrecord:\n  email: \"{{{{ row.email }}}}\"\n  firstName: \"{{{{ row.first_name }}}}\"\n  lastName: \"{{{{ row.last_name }}}}\"\n  company: \"{{{{ row.company }}}}\"\nlimits:\n  max_request_bytes: 1MB\n",
+        "version: 1\njob: chaos-marketo\ntarget:\n  provider: marketo\n  object: program_members\n  connection: sandbox\n  program_id: {}\n  program_member_status: Registered\nsource:\n  path: data/members.csv\nkey: \"{{{{ row.email }}}}\"\nrecord:\n  email: \"{{{{ row.email }}}}\"\n  firstName: \"{{{{ row.first_name }}}}\"\n  lastName: \"{{{{ row.last_name }}}}\"\n  company: \"{{{{ row.company }}}}\"\nlimits:\n  max_request_bytes: 400KB\n",
         job.program_id
     );
     (job, spec, "members.csv", text)
@@ -160,7 +160,7 @@ fn eloqua(rng: &mut StdRng, seed: u64) -> Generated {
             json!({"opportunity": opportunity}),
         );
     }
-    let spec = "version: 1\njob: chaos-eloqua\ntarget:\n  provider: eloqua\n  object: opportunity_contacts\n  connection: sandbox\n  fields:\n    OpportunityID: \"{{Opportunity.Id}}\"\n    EmailAddress: \"{{Opportunity.Contact.Field(C_EmailAddress)}}\"\n  link_entity_type: Contact\n  match_field_name: OpportunityID\n  source_field: EmailAddress\n  data_retention_duration: P3D\nsource:\n  path: data/links.csv\nkey: \"{{ row.opportunity_id }}/{{ row.email | lower }}\"\nrecord:\n  OpportunityID: \"{{ row.opportunity_id }}\"\n  EmailAddress: \"{{ row.email | lower }}\"\nlimits:\n  max_request_bytes: 2MB\n";
+    let spec = "version: 1\njob: chaos-eloqua\ntarget:\n  provider: eloqua\n  object: opportunity_contacts\n  connection: sandbox\n  fields:\n    OpportunityID: \"{{Opportunity.Id}}\"\n    EmailAddress: \"{{Opportunity.Contact.Field(C_EmailAddress)}}\"\n  link_entity_type: Contact\n  match_field_name: OpportunityID\n  source_field: EmailAddress\n  data_retention_duration: P3D\nsource:\n  path: data/links.csv\nkey: \"{{ row.opportunity_id }}/{{ row.email | lower }}\"\nrecord:\n  OpportunityID: \"{{ row.opportunity_id }}\"\n  EmailAddress: \"{{ row.email | lower }}\"\nlimits:\n  max_request_bytes: 1200KB\n";
     (job, spec.to_owned(), "links.csv", text)
 }
 
@@ -188,7 +188,7 @@ fn dotdigital(rng: &mut StdRng, seed: u64) -> Generated {
             job.invalid.insert(key);
         }
     }
-    let spec = "version: 1\njob: chaos-dotdigital\ntarget:\n  provider: dotdigital\n  object: transactional_data\n  connection: sandbox\n  collection: chaos_orders\n  scope: contact\n  contact_identifier: \"{{ row.email }}\"\nsource:\n  path: data/orders.jsonl\nkey: \"{{ row.order_id }}\"\nrecord:\n  orderTotal: \"{{ row.total }}\"\n  currency: \"{{ row.currency }}\"\n  placedAt: \"{{ row.placed_at }}\"\n  lines: \"{{ row.lines }}\"\nlimits:\n  max_request_bytes: 5MB\n";
+    let spec = "version: 1\njob: chaos-dotdigital\ntarget:\n  provider: dotdigital\n  object: transactional_data\n  connection: sandbox\n  collection: chaos_orders\n  scope: contact\n  contact_identifier: \"{{ row.email }}\"\nsource:\n  path: data/orders.jsonl\nkey: \"{{ row.order_id }}\"\nrecord:\n  orderTotal: \"{{ row.total }}\"\n  currency: \"{{ row.currency }}\"\n  placedAt: \"{{ row.placed_at }}\"\n  lines: \"{{ row.lines }}\"\nlimits:\n  max_request_bytes: 2MB\n";
     (job, spec.to_owned(), "orders.jsonl", text)
 }
 
@@ -224,6 +224,6 @@ fn mypreferences(rng: &mut StdRng, seed: u64) -> Generated {
             job.invalid.insert(key);
         }
     }
-    let spec = "version: 1\njob: chaos-mypreferences\ntarget:\n  provider: mypreferences\n  object: profiles\n  connection: sandbox\n  data_stage_duration: 2\nmatch:\n  alternate_id_type: CRM\nsource:\n  path: data/profiles.csv\nkey: \"{{ row.crm_id }}\"\nrecord:\n  DefaultLocale: \"{{ row.locale }}\"\n  AlternateIds:\n    - AlternateIdType: CRM\n      AlternateId: \"{{ row.crm_id }}\"\n  Emails:\n    - EmailAddress: \"{{ row.email }}\"\n      IsDefault: true\n  PhoneNumbers:\n    - PhoneNumber: \"{{ row.phone }}\"\n      IsMobile: true\n      IsDefault: true\n  Consents:\n    - ConsentType: Marketing\n      ConsentVersion: \"3\"\n      Locale: \"{{ row.locale }}\"\n      ConsentStatus: \"{{ 'Granted' if row.marketing_consent == 'granted' else 'Denied' }}\"\nlimits:\n  max_request_bytes: 10MB\n";
+    let spec = "version: 1\njob: chaos-mypreferences\ntarget:\n  provider: mypreferences\n  object: profiles\n  connection: sandbox\n  data_stage_duration: 2\nmatch:\n  alternate_id_type: CRM\nsource:\n  path: data/profiles.csv\nkey: \"{{ row.crm_id }}\"\nrecord:\n  DefaultLocale: \"{{ row.locale }}\"\n  AlternateIds:\n    - AlternateIdType: CRM\n      AlternateId: \"{{ row.crm_id }}\"\n  Emails:\n    - EmailAddress: \"{{ row.email }}\"\n      IsDefault: true\n  PhoneNumbers:\n    - PhoneNumber: \"{{ row.phone }}\"\n      IsMobile: true\n      IsDefault: true\n  Consents:\n    - ConsentType: Marketing\n      ConsentVersion: \"3\"\n      Locale: \"{{ row.locale }}\"\n      ConsentStatus: \"{{ 'Granted' if row.marketing_consent == 'granted' else 'Denied' }}\"\nlimits:\n  max_request_bytes: 4MB\n";
     (job, spec.to_owned(), "profiles.csv", text)
 }
