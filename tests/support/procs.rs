@@ -21,8 +21,9 @@ pub fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let built = Path::new(env!("CARGO_BIN_EXE_bulkspec"));
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bin-{}", std::process::id()));
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_pins(tmp);
+        let dir = tmp.join(format!("bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pinned = dir.join("bulkspec");
         let _ = std::fs::remove_file(&pinned);
@@ -31,6 +32,22 @@ pub fn bin() -> &'static Path {
         }
         pinned
     })
+}
+
+/// Removes the pinned binaries of test processes that are gone (each run pins one).
+fn remove_stale_pins(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("bin-") else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A `bulkspec sandbox` child process on a free port of 127.0.0.1; killed on drop.
