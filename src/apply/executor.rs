@@ -305,10 +305,13 @@ impl<P: Provider> Run<'_, P> {
             match msg {
                 Feed::Chunk(c) => {
                     let step = format!("upload/{:06}", c.index);
-                    if !self
-                        .entry(&step)
-                        .is_some_and(|e| e.status == StepStatus::Done)
-                    {
+                    let prior = self.entry(&step).map(|e| e.status);
+                    if prior == Some(StepStatus::Started) {
+                        // An earlier run died (or gave up) during this upload: its rows may be
+                        // staged already, and staging them again would double them.
+                        return Err(self.batch_error(&step, in_doubt(c.index))?);
+                    }
+                    if prior != Some(StepStatus::Done) {
                         self.put(
                             &step,
                             StepStatus::Started,
@@ -498,4 +501,15 @@ fn record(out: &mut Outcome, records: Vec<SentRecord>, remote: Result<Vec<Remote
     out.rejects.extend(list);
     out.sent.extend(records);
     out.rejected.extend(rejected);
+}
+
+/// A `Single` batch's upload that an earlier run started and never saw answered. Staging is
+/// not idempotent (Eloqua, MyPreferences), so the batch is redone in a new remote import.
+fn in_doubt(chunk: usize) -> ProviderError {
+    ProviderError::Expired {
+        message: format!(
+            "an earlier run was interrupted while uploading chunk {}, whose rows may be staged already",
+            chunk + 1
+        ),
+    }
 }

@@ -66,7 +66,9 @@ async fn info(State(st): State<ControlState>) -> Json<Value> {
 }
 
 async fn stats(State(st): State<ControlState>) -> Response {
-    Json(st.stats.report()).into_response()
+    let mut report = st.stats.report();
+    report.faults = st.faults.counts();
+    Json(report).into_response()
 }
 
 /// Applies a seed body: `strict` first, then each provider's part. Unknown keys are refused
@@ -144,6 +146,7 @@ async fn reset(State(st): State<ControlState>) -> Response {
         emulator.reset();
     }
     st.stats.clear();
+    st.faults.clear_counts();
     st.faults.set(&st.shared, FaultConfig::default());
     st.shared.set_strict(st.shared.config().strict);
     st.shared.reset_clock();

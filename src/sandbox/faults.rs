@@ -17,16 +17,21 @@ use rand::Rng;
 use tokio::sync::Notify;
 
 use crate::sandbox::core::{Emulator, FaultConfig, InjectedFault, Shared};
+use crate::sandbox::stats::FaultCounts;
 
 /// Per-connection signal: when notified, the accept loop drops the connection without writing
 /// a response. Inserted into every request's extensions by the accept loop.
 #[derive(Clone, Debug, Default)]
 pub struct DropHandle(pub Arc<Notify>);
 
-/// Server-side fault state: the settings live in `Shared`; the call counter lives here.
+/// Server-side fault state: the settings live in `Shared`; the call counter and the counts of
+/// injected faults (reported by `/_sandbox/stats`) live here.
 #[derive(Debug, Default)]
 pub struct Faults {
     calls: AtomicU64,
+    errors: AtomicU64,
+    dropped: AtomicU64,
+    delayed: AtomicU64,
 }
 
 impl Faults {
@@ -34,6 +39,22 @@ impl Faults {
     pub fn set(&self, shared: &Shared, config: FaultConfig) {
         shared.set_faults(config);
         self.calls.store(0, Ordering::SeqCst);
+    }
+
+    /// The faults injected so far.
+    pub fn counts(&self) -> FaultCounts {
+        FaultCounts {
+            errors: self.errors.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            delayed: self.delayed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Forgets the counts (`/_sandbox/reset`).
+    pub fn clear_counts(&self) {
+        for c in [&self.errors, &self.dropped, &self.delayed] {
+            c.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -60,16 +81,19 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     }
     let call = st.faults.calls.fetch_add(1, Ordering::SeqCst) + 1;
     if cfg.latency_ms > 0 {
+        st.faults.delayed.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
     }
     match decide(&st.shared, &cfg, call) {
         Decision::Pass => next.run(req).await,
         Decision::Error(fault) => {
+            st.faults.errors.fetch_add(1, Ordering::Relaxed);
             let mut resp = st.emulator.fault_response(&fault);
             add_retry_after(&cfg, &mut resp);
             resp
         }
         Decision::Drop => {
+            st.faults.dropped.fetch_add(1, Ordering::Relaxed);
             let handle = req.extensions().get::<DropHandle>().cloned();
             if cfg.drop_after_processing {
                 drop(next.run(req).await);

@@ -2,8 +2,9 @@
 //! provider and per endpoint (method plus route template, e.g.
 //! `POST /marketo/bulk/v1/program/{programId}/members/import.json`).
 //!
-//! Only API routes are counted; control and inspection routes are not. This module counts, it
-//! never decides anything about a request.
+//! Only API routes are counted; control and inspection routes are not. The report also carries
+//! the faults injected (`faults`), counted by the fault middleware and filled in by the control
+//! route. This module counts, it never decides anything about a request.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +36,19 @@ pub struct StatsReport {
     pub requests: u64,
     pub bytes_received: u64,
     pub providers: BTreeMap<String, ProviderStats>,
+    /// Faults injected through `/_sandbox/faults` since the start or the last reset.
+    pub faults: FaultCounts,
+}
+
+/// How many faults the fault middleware injected, by kind.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct FaultCounts {
+    /// Requests answered with an injected error (HTTP status or vendor code).
+    pub errors: u64,
+    /// Connections closed with no response.
+    pub dropped: u64,
+    /// Requests delayed by the configured latency.
+    pub delayed: u64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -78,6 +92,7 @@ impl Stats {
             requests: 0,
             bytes_received: 0,
             providers: BTreeMap::new(),
+            faults: FaultCounts::default(),
         };
         for ((provider, endpoint), c) in map.iter() {
             let requests = c.requests.load(Ordering::Relaxed);

@@ -154,33 +154,46 @@ pub(crate) fn connect(config: &Config, ctx: &Ctx) -> Result<Client> {
     Ok(client)
 }
 
+/// Runs one call of the sync `postgres` client. That client drives its connection with a
+/// runtime of its own and panics ("Cannot start a runtime from within a runtime") when called
+/// from a thread that runs tokio tasks, which is where `apply` uses the store. There the call
+/// is moved off the async worker with `block_in_place`, which also leaves the runtime context.
+/// (A current-thread runtime cannot do that; no caller uses one.)
+fn off_async<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 impl StateStore for PostgresStore {
     fn location(&self) -> &str {
         &self.ctx.location
     }
 
     fn list_jobs(&mut self) -> Result<Vec<JobSummary>> {
-        jobs::list(&mut self.client, &self.ctx)
+        off_async(|| jobs::list(&mut self.client, &self.ctx))
     }
 
     fn show(&mut self, job: &str) -> Result<Option<JobSummary>> {
-        jobs::show(&mut self.client, &self.ctx, job)
+        off_async(|| jobs::show(&mut self.client, &self.ctx, job))
     }
 
     fn rm(&mut self, job: &str) -> Result<bool> {
-        jobs::rm(&mut self.client, &self.ctx, job)
+        off_async(|| jobs::rm(&mut self.client, &self.ctx, job))
     }
 
     fn applied_spec(&mut self, job: &str) -> Result<Option<String>> {
-        jobs::applied_spec(&mut self.client, &self.ctx, job)
+        off_async(|| jobs::applied_spec(&mut self.client, &self.ctx, job))
     }
 
     fn for_each_record(&mut self, job: &str, f: &mut dyn FnMut(u64, u64)) -> Result<()> {
-        records::for_each(&mut self.client, &self.ctx, job, f)
+        off_async(|| records::for_each(&mut self.client, &self.ctx, job, f))
     }
 
     fn keys_for(&mut self, job: &str, key_hashes: &[u64]) -> Result<Vec<(u64, String)>> {
-        records::keys_for(&mut self.client, &self.ctx, job, key_hashes)
+        off_async(|| records::keys_for(&mut self.client, &self.ctx, job, key_hashes))
     }
 
     fn commit_records<'a>(
@@ -189,23 +202,23 @@ impl StateStore for PostgresStore {
         upserts: &mut dyn Iterator<Item = RecordRef<'a>>,
         removes: &[u64],
     ) -> Result<u64> {
-        records::commit(&mut self.client, &self.ctx, job, upserts, removes)
+        off_async(|| records::commit(&mut self.client, &self.ctx, job, upserts, removes))
     }
 
     fn record_apply(&mut self, job: &str, spec_json: &str, rejects: &[Reject]) -> Result<u64> {
-        journal::record_apply(&mut self.client, &self.ctx, job, spec_json, rejects)
+        off_async(|| journal::record_apply(&mut self.client, &self.ctx, job, spec_json, rejects))
     }
 
     fn rejects(&mut self, job: &str) -> Result<Vec<Reject>> {
-        journal::rejects(&mut self.client, &self.ctx, job)
+        off_async(|| journal::rejects(&mut self.client, &self.ctx, job))
     }
 
     fn journal_put(&mut self, job: &str, entry: &JournalEntry) -> Result<()> {
-        journal::put(&mut self.client, &self.ctx, job, entry)
+        off_async(|| journal::put(&mut self.client, &self.ctx, job, entry))
     }
 
     fn journal(&mut self, job: &str) -> Result<Vec<JournalEntry>> {
-        journal::list(&mut self.client, &self.ctx, job)
+        off_async(|| journal::list(&mut self.client, &self.ctx, job))
     }
 
     fn acquire_lock(
@@ -214,22 +227,24 @@ impl StateStore for PostgresStore {
         holder: &LockHolder,
         lease: Duration,
     ) -> Result<LockGuard> {
-        lock::acquire(
-            &mut self.client,
-            &self.config,
-            &self.ctx,
-            job,
-            holder,
-            lease,
-        )
+        off_async(|| {
+            lock::acquire(
+                &mut self.client,
+                &self.config,
+                &self.ctx,
+                job,
+                holder,
+                lease,
+            )
+        })
     }
 
     fn lock_info(&mut self, job: &str) -> Result<Option<LockInfo>> {
-        lock::info(&mut self.client, &self.ctx, job)
+        off_async(|| lock::info(&mut self.client, &self.ctx, job))
     }
 
     fn unlock(&mut self, job: &str) -> Result<bool> {
-        lock::unlock(&mut self.client, &self.ctx, job)
+        off_async(|| lock::unlock(&mut self.client, &self.ctx, job))
     }
 }
 
