@@ -2,6 +2,7 @@
 //! that crashed a fuzz target, and a few nasty ones written by hand) goes through the very body
 //! the fuzz target runs (`fuzz/fuzz_targets/common.rs`, included below) on the stable
 //! toolchain. Each must return without a panic, and every error it reports must name where.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
