@@ -161,3 +161,21 @@ fn source_map_harness_finds_duplicates_and_invalid_rows() {
         vec![2]
     );
 }
+
+/// A template loop over huge ranges (seen while fuzzing: it kept `validate` busy for hours)
+/// runs out of fuel: an error at the template, not a hang.
+#[test]
+fn a_runaway_template_loop_is_an_error_not_a_hang() {
+    let started = std::time::Instant::now();
+    let out = common::spec_load(include_bytes!(
+        "fuzz_regressions/spec_load/template-runaway-loop.yaml"
+    ))
+    .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    let text = format!("{:?}", out.diagnostics);
+    assert!(text.contains("render::too-long"), "{text}");
+}

@@ -425,17 +425,33 @@ impl Visitor for Collect<'_> {
 
     fn record_of(&mut self, seen: &Seen<'_>, session: &mut Session<'_>, row: &Row<'_>) {
         let _ = row.hash64();
-        // A row the plan mapped must build for apply, under the same key.
-        match session.record(row) {
-            Ok((key, _, _)) => assert_eq!(
-                key, seen.key,
-                "line {}: plan and apply keys differ",
-                seen.line
-            ),
+        // A row the plan mapped must build for apply, under the same key, and apply's body
+        // (written straight from the row) must be the record the plan shows, and as long as
+        // the plan counted.
+        let (key, contact, value) = match session.record(row) {
+            Ok(r) => r,
             Err(e) => panic!(
                 "line {}: mapped for the plan but not for apply: {e}",
                 seen.line
             ),
+        };
+        assert_eq!(
+            key, seen.key,
+            "line {}: plan and apply keys differ",
+            seen.line
+        );
+        let (key2, contact2, body) = match session.record_body(row) {
+            Ok(r) => r,
+            Err(e) => panic!("line {}: no body for apply: {e}", seen.line),
+        };
+        assert_eq!((&key2, &contact2), (&key, &contact), "line {}", seen.line);
+        if let Some(json) = body.json() {
+            assert_eq!(
+                json,
+                value.to_string().as_bytes(),
+                "line {}: apply's body is not the plan's record",
+                seen.line
+            );
         }
     }
 }

@@ -72,6 +72,9 @@ impl SpanIndex {
 }
 
 /// A template environment shared by every file of a run.
+/// Template steps allowed for one rendered spec value.
+pub const SPEC_FUEL: u64 = 1_000_000;
+
 pub struct Renderer {
     env: Environment<'static>,
     ctx: minijinja::Value,
@@ -82,6 +85,9 @@ impl Renderer {
     pub fn new(context: &RenderContext) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // A spec's template is small; a loop over a huge range would hang `validate` (found
+        // while fuzzing). A million steps per value is far more than any real spec needs.
+        env.set_fuel(Some(SPEC_FUEL));
         let ctx = minijinja::context! {
             vars => minijinja::Value::from_serialize(&context.vars),
             env => minijinja::Value::from_serialize(&context.env),
@@ -317,6 +323,10 @@ pub fn template_diagnostic(src: &SourceText, span: Span, e: &minijinja::Error) -
         K::UnknownTest => (
             "render::unknown-test",
             "only minijinja's built-in tests are available",
+        ),
+        K::OutOfFuel => (
+            "render::too-long",
+            "the template ran more than a million steps; shorten its loops",
         ),
         _ => ("render::error", "check the template expression"),
     };

@@ -201,8 +201,14 @@ impl Mapper {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Per row: a runaway loop in a row template makes that row invalid instead of hanging
+    // the plan.
+    env.set_fuel(Some(ROW_FUEL));
     env
 }
+
+/// Template steps allowed per leaf of one row.
+pub const ROW_FUEL: u64 = 100_000;
 
 fn leaf(path: &str, label: &str, value: &Json, in_record: bool) -> Leaf {
     Leaf {
