@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -46,8 +47,14 @@ pub struct Run<'a, P: Provider> {
     pub slots: Arc<Semaphore>,
 }
 
-/// A remote job in flight: chunk index, remote id, its records, and its slot.
-type InFlight = (usize, String, Vec<SentRecord>, OwnedSemaphorePermit);
+/// A remote job in flight: chunk index, remote id, its records, its slot, and when it started.
+type InFlight = (
+    usize,
+    String,
+    Vec<SentRecord>,
+    OwnedSemaphorePermit,
+    Instant,
+);
 
 impl<P: Provider> Run<'_, P> {
     fn job(&self) -> &str {
@@ -113,7 +120,7 @@ impl<P: Provider> Run<'_, P> {
                     let (remote, records) = self
                         .upload_chunk(&batch, c, &mut inflight, &mut out)
                         .await?;
-                    inflight.push_back((index, remote, records, slot));
+                    inflight.push_back((index, remote, records, slot, Instant::now()));
                     while inflight.len() > window.max(1) {
                         if let Some(job) = inflight.pop_front() {
                             self.finish_chunk(&batch, job, &mut out).await?;
@@ -224,14 +231,14 @@ impl<P: Provider> Run<'_, P> {
     async fn finish_chunk(
         &mut self,
         batch: &RemoteBatch,
-        (index, remote, records, _slot): InFlight,
+        (index, remote, records, _slot, started): InFlight,
         out: &mut Outcome,
     ) -> Result<(), ApplyError> {
         let step = format!("poll/{index:06}");
         let remote_rejects = match self.entry(&step).filter(|e| e.status == StepStatus::Done) {
             Some(e) => stored_rejects(&e.details),
             None => {
-                let r = self.wait_remote(batch, &remote, &step).await?;
+                let r = self.wait_remote(batch, &remote, &step, started).await?;
                 self.put(&step, StepStatus::Done, Some(&remote), rejects_details(&r))?;
                 r
             }
@@ -246,8 +253,9 @@ impl<P: Provider> Run<'_, P> {
         batch: &RemoteBatch,
         remote: &str,
         step: &str,
+        started: Instant,
     ) -> Result<Result<Vec<RemoteReject>, String>, ApplyError> {
-        let mut schedule = PollSchedule::new(&self.spec.polling);
+        let mut schedule = PollSchedule::since(&self.spec.polling, started);
         loop {
             if !schedule.wait().await {
                 return Err(ApplyError::Timeout {
@@ -375,7 +383,9 @@ impl<P: Provider> Run<'_, P> {
         let remote_rejects = match self.entry("poll").filter(|e| e.status == StepStatus::Done) {
             Some(e) => stored_rejects(&e.details),
             None => {
-                let r = self.wait_remote(&batch, &remote, "poll").await?;
+                let r = self
+                    .wait_remote(&batch, &remote, "poll", Instant::now())
+                    .await?;
                 self.put("poll", StepStatus::Done, Some(&remote), rejects_details(&r))?;
                 r
             }

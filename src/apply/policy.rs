@@ -60,18 +60,27 @@ pub struct PollSchedule {
     deadline: Instant,
     pub polls: u64,
     started: Instant,
+    /// When the first poll is due: one interval after the remote job started.
+    first: Option<Instant>,
 }
 
 impl PollSchedule {
     pub fn new(p: &Polling) -> Self {
-        let now = Instant::now();
+        Self::since(p, Instant::now())
+    }
+
+    /// The schedule of a remote job that started at `started`: its first poll is one interval
+    /// after that, so a job uploaded a while ago (others were uploading meanwhile) is polled
+    /// at once instead of after one more interval; the timeout counts from `started` too.
+    pub fn since(p: &Polling, started: Instant) -> Self {
         Self {
             next: p.interval.0,
             max: p.max_interval.0,
             factor: p.backoff,
-            deadline: now + p.timeout.0,
+            deadline: started + p.timeout.0,
             polls: 0,
-            started: now,
+            started,
+            first: Some(started + p.interval.0),
         }
     }
 
@@ -81,8 +90,10 @@ impl PollSchedule {
         if now >= self.deadline {
             return false;
         }
-        let wait = self.next.min(self.deadline - now);
-        tokio::time::sleep(wait).await;
+        match self.first.take() {
+            Some(at) => tokio::time::sleep_until(at.min(self.deadline).into()).await,
+            None => tokio::time::sleep(self.next.min(self.deadline - now)).await,
+        }
         self.next = Duration::from_secs_f64(
             (self.next.as_secs_f64() * self.factor).min(self.max.as_secs_f64()),
         );
@@ -169,5 +180,42 @@ mod tests {
             assert!(n < 100);
         }
         assert!(n >= 4, "{n}");
+    }
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::*;
+    use crate::spec::types::HumanDuration;
+
+    #[tokio::test]
+    async fn a_job_started_long_ago_is_polled_at_once_then_by_interval() {
+        let p = Polling {
+            interval: HumanDuration(Duration::from_millis(200)),
+            backoff: 1.0,
+            max_interval: HumanDuration(Duration::from_millis(200)),
+            timeout: HumanDuration(Duration::from_secs(60)),
+        };
+        let mut s = PollSchedule::since(&p, Instant::now() - Duration::from_millis(500));
+        let t = Instant::now();
+        assert!(s.wait().await);
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(s.wait().await);
+        assert!(
+            t.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            t.elapsed()
+        );
+        let mut fresh = PollSchedule::new(&p);
+        let t = Instant::now();
+        assert!(fresh.wait().await);
+        assert!(
+            t.elapsed() >= Duration::from_millis(200),
+            "a new job waits one interval"
+        );
     }
 }

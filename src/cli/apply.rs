@@ -231,6 +231,18 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A job's state connection, closed off the async threads: the PostgreSQL client runs a
+/// runtime of its own, which must not be dropped on one.
+struct JobStore(Option<Box<dyn StateStore>>);
+
+impl Drop for JobStore {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            crate::state::off_async(move || drop(store));
+        }
+    }
+}
+
 /// One job: its own state connection (jobs run at the same time), its lock, the apply (again
 /// in a new remote import when the first one expired), and the lock released.
 async fn run_job(
@@ -241,12 +253,15 @@ async fn run_job(
     events: &Events,
 ) -> (Exit, Option<JobResult>) {
     let job = &loaded.spec.job;
-    let mut store = match open_or_create(ws) {
-        Ok(s) => s,
+    let mut owned = match crate::state::off_async(|| open_or_create(ws)) {
+        Ok(s) => JobStore(Some(s)),
         Err(e) => {
             cx.out.error(&format!("error: job `{job}`: {e}\n"));
             return (Exit::Error, None);
         }
+    };
+    let Some(store) = owned.0.as_mut() else {
+        return (Exit::Error, None);
     };
     let guard = match lock::acquire(store.as_mut(), job) {
         Ok(g) => g,
@@ -265,7 +280,7 @@ async fn run_job(
             return (Exit::Error, None);
         }
     };
-    let mut result = conns.apply(ws, loaded, &mut store, &guard, events).await;
+    let mut result = conns.apply(ws, loaded, store, &guard, events).await;
     // An expired remote import (a token or definition gone, a lost upload) is redone in a new
     // one; the journal already marked the old one's steps for redoing.
     for _ in 0..2 {
@@ -273,7 +288,7 @@ async fn run_job(
             break;
         };
         events.line(&format!("{job}: {message}; opening a new remote import"));
-        result = conns.apply(ws, loaded, &mut store, &guard, events).await;
+        result = conns.apply(ws, loaded, store, &guard, events).await;
     }
     let _ = guard.release();
     match result {

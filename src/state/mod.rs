@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub use error::{Result, StateError};
 pub use lock::LockGuard;
-pub use pg::PostgresStore;
+pub use pg::{PostgresStore, off_async};
 pub use report::write_rejects_csv;
 pub use sqlite::SqliteStore;
 pub use store::StateStore;

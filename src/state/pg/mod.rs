@@ -100,8 +100,8 @@ impl PostgresStore {
             location: redacted_location(&config),
             lock_timeout,
         };
-        let mut client = connect(&config, &ctx)?;
-        schema::migrate(&mut client, &ctx)?;
+        let mut client = off_async(|| connect(&config, &ctx))?;
+        off_async(|| schema::migrate(&mut client, &ctx))?;
         Ok(PostgresStore {
             client,
             config,
@@ -159,7 +159,7 @@ pub(crate) fn connect(config: &Config, ctx: &Ctx) -> Result<Client> {
 /// from a thread that runs tokio tasks, which is where `apply` uses the store. There the call
 /// is moved off the async worker with `block_in_place`, which also leaves the runtime context.
 /// (A current-thread runtime cannot do that; no caller uses one.)
-fn off_async<T>(f: impl FnOnce() -> T) -> T {
+pub fn off_async<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
