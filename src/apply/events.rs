@@ -69,6 +69,22 @@ impl Events {
     }
 }
 
+/// `chunk 3 of 7` (or `chunk 3` when the plan's count is unknown); `chunk` counts from 0.
+pub struct ChunkLabel {
+    pub chunk: usize,
+    pub of: Option<usize>,
+}
+
+impl fmt::Display for ChunkLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "chunk {}", self.chunk + 1)?;
+        match self.of {
+            Some(n) => write!(f, " of {n}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The plain one-line text of an event (logs, CI, no terminal). `of` is the number of chunks
 /// the plan counted for the job, when known.
 pub struct PlainLine<'e, 'a> {
@@ -78,9 +94,8 @@ pub struct PlainLine<'e, 'a> {
 
 impl fmt::Display for PlainLine<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let of = |f: &mut fmt::Formatter<'_>, chunk: usize| match self.of {
-            Some(n) => write!(f, "chunk {} of {n}", chunk + 1),
-            None => write!(f, "chunk {}", chunk + 1),
+        let of = |f: &mut fmt::Formatter<'_>, chunk: usize| {
+            write!(f, "{}", ChunkLabel { chunk, of: self.of })
         };
         match *self.event {
             Event::Note(text) => f.write_str(text),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::apply::events::{Event, PlainLine};
+use crate::apply::events::{ChunkLabel, Event, PlainLine};
 use crate::plan::Plan;
 
 /// What the plan counted for a job's uploads.
@@ -159,8 +159,5 @@ fn new_bar(job: &str, totals: Option<Totals>) -> ProgressBar {
 }
 
 fn chunk_text(chunk: usize, of: Option<usize>, doing: &str) -> String {
-    match of {
-        Some(n) => format!("chunk {} of {n} {doing}", chunk + 1),
-        None => format!("chunk {} {doing}", chunk + 1),
-    }
+    format!("{} {doing}", ChunkLabel { chunk, of })
 }
