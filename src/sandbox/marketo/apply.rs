@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{FieldDef, Scope};
 use crate::sandbox::marketo::parse::{Format, Parsed, RowCheck, reason_file};
-use crate::sandbox::marketo::record::{Fields, Name};
-use crate::sandbox::marketo::store::{DEFAULT_PARTITION, Member, Program, Store};
+use crate::sandbox::marketo::record::{Fields, Name, SharedRows};
+use crate::sandbox::marketo::store::{DEFAULT_PARTITION, EmailMatch, Member, Program, Store};
 use crate::sandbox::marketo::table::{RowRef, Table};
 
 /// What an import asks for.
@@ -51,6 +51,8 @@ struct Columns {
     names: Arc<[Name]>,
     /// Every column is a lead field other than `id`: a row can become a lead as it is.
     direct: bool,
+    /// The batch's rows, which leads created from them point at.
+    rows: Arc<SharedRows>,
 }
 
 impl Columns {
@@ -85,10 +87,11 @@ impl Columns {
         }
     }
 
-    /// The lead fields of a row: the row as it is when it holds nothing else.
+    /// The lead fields of a row: the row as it is (shared, not copied) when it holds nothing
+    /// else.
     fn lead_fields(&self, row: RowRef<'_>) -> Fields {
         if self.direct {
-            Fields::from_row(self.names.clone(), row.to_row())
+            Fields::shared(&self.rows, row.index())
         } else {
             Fields::from_pairs(self.scoped(row, Scope::Lead))
         }
@@ -148,20 +151,26 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         rows,
         flagged,
     } = parsed;
-    store.reserve_leads(rows.len());
     let direct = columns
         .iter()
         .all(|c| c.scope == Scope::Lead && c.name != "id");
+    let names = store.intern(&names);
+    let shared = Arc::new(SharedRows {
+        names: names.clone(),
+        table: rows,
+    });
     let cols = Columns {
         defs: columns,
-        names: store.intern(&names),
+        names,
         direct,
+        rows: shared.clone(),
     };
+    let rows = &shared.table;
     let mut report = Report::default();
     match job {
         Job::ProgramMembers { program_id, status } => {
             let target = (*program_id, status.as_str());
-            apply_members(store, target, &cols, &rows, flagged, &mut report)
+            apply_members(store, target, &cols, rows, flagged, &mut report)
         }
         Job::Leads {
             lookup_field,
@@ -169,7 +178,7 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
             partition,
         } => {
             let target = (lookup_field.as_str(), *list_id, partition.as_str());
-            apply_leads(store, target, &cols, &rows, flagged, &mut report)
+            apply_leads(store, target, &cols, rows, flagged, &mut report)
         }
     }
     let failed = report.failures.len() as u32;
@@ -204,16 +213,16 @@ pub fn message(processed: u32, failed: u32, warned: u32) -> String {
     }
 }
 
-/// The lead each row's email names, looked up for every row before any row is applied (in one
-/// batch: see `Store::first_leads_by_email`). Empty when there are no leads yet.
-fn known_leads(store: &Store, rows: &Table, email_col: Option<usize>) -> Vec<Option<u64>> {
-    let Some(col) = email_col.filter(|_| !store.leads.is_empty()) else {
+/// Each row's email looked up, for every row before any row is applied (in one batch: see
+/// `Store::match_emails`). Empty without an email column.
+fn match_emails(store: &Store, rows: &Table, email_col: Option<usize>) -> Vec<Option<EmailMatch>> {
+    let Some(col) = email_col else {
         return Vec::new();
     };
     let emails: Vec<&str> = (0..rows.len())
         .map(|i| rows.row(i).get(col).unwrap_or(""))
         .collect();
-    store.first_leads_by_email(&emails)
+    store.match_emails(&emails)
 }
 
 fn apply_members(
@@ -237,33 +246,42 @@ fn apply_members(
     let new_rank = program.rank(status);
     let status = Name::from(status);
     let partition = Name::from(DEFAULT_PARTITION);
-    let known = known_leads(store, rows, email_col);
-    // Leads created by this batch are not in `known`: once there are any, a row without a
-    // known lead looks again (an earlier row may have created it).
-    let mut created = false;
+    let emails = match_emails(store, rows, email_col);
+    // The fields of the leads the file creates are made before the loop: each counts a
+    // reference to the file's rows, an atomic operation that in the loop waited on the loop's
+    // outstanding cache misses.
+    let mut fresh: Vec<Option<Fields>> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.is_some_and(|m| m.lead.is_none())
+                .then(|| cols.lead_fields(rows.row(i)))
+        })
+        .collect();
+    store.reserve_leads(fresh.iter().flatten().count());
     for (row, check) in verdicts(rows, flagged) {
         let Some(warning) = report.screen(row.index(), check) else {
             continue;
         };
         let member_fields = Fields::from_pairs(cols.scoped(row, Scope::ProgramMember));
-        let existing = known.get(row.index()).copied().flatten().or_else(|| {
-            created
-                .then(|| email_col.and_then(|i| row.get(i)))
-                .flatten()
-                .and_then(|e| store.first_lead_by_email(e.trim()))
-        });
-        let lead_id = match existing {
-            Some(id) => {
-                cols.update(store, id, row);
+        // A row without a known lead may still find one an earlier row of the file created.
+        let lead_id = match emails.get(row.index()).copied().flatten() {
+            Some(email) => {
+                let fields = || {
+                    let made = fresh.get_mut(row.index()).and_then(Option::take);
+                    made.unwrap_or_else(|| cols.lead_fields(row))
+                };
+                let (id, created) = store.find_or_create(&email, &partition, fields);
+                if !created {
+                    cols.update(store, id, row);
+                }
                 id
             }
-            None => {
-                created = true;
-                store.create_lead(&partition, cols.lead_fields(row))
-            }
+            // Screened out above (program members need an email); kept for safety.
+            None => store.create_lead(&partition, cols.lead_fields(row)),
         };
         let member = program.members.entry(lead_id).or_insert_with(|| Member {
-            status: status.clone(),
+            status,
             fields: Fields::default(),
         });
         // One-way progression: a member already further along keeps its status.
@@ -274,7 +292,7 @@ fn apply_members(
                 .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
                 <= new_rank
         {
-            member.status = status.clone();
+            member.status = status;
         }
         if let Some(merged) = member.fields.merged(member_fields.iter()) {
             member.fields = merged;

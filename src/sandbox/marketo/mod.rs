@@ -11,8 +11,10 @@
 mod apply;
 mod auth;
 mod batches;
+mod email_index;
 mod fields;
 mod imports;
+mod leads;
 mod limits;
 mod multipart;
 mod parse;

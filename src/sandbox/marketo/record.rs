@@ -4,51 +4,63 @@
 //! allocating one string per value. Empty values mean "absent".
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::sandbox::marketo::table::RowRef;
+use crate::sandbox::marketo::table::{RowRef, Table};
 
-/// A field or status name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Name(Arc<str>);
+/// A field, partition or status name. Names are interned for the life of the process (they
+/// are few: the instance's fields, partitions and program statuses), so a name is one pointer,
+/// copied without touching a reference count. Counting references cost an atomic operation
+/// per created lead and membership, each stalling on the import's outstanding cache misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(&'static str);
 
 impl Name {
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'static str {
+        self.0
     }
 
-    /// The same name; one shared allocation (names interned by the store) answers without
-    /// comparing text.
+    /// The same name; interned names answer without comparing text.
     pub fn same(&self, other: &Name) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        std::ptr::eq(self.0, other.0) || self.0 == other.0
     }
 }
 
 impl From<&str> for Name {
     fn from(s: &str) -> Self {
-        Name(Arc::from(s))
+        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let mut names = NAMES
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(name) = names.get(s) {
+            return Name(name);
+        }
+        let name: &'static str = Box::leak(Box::from(s));
+        names.insert(name);
+        Name(name)
     }
 }
 
 impl Borrow<str> for Name {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl Serialize for Name {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Name(Arc::from(String::deserialize(d)?)))
+        Ok(Name::from(String::deserialize(d)?.as_str()))
     }
 }
 
@@ -76,6 +88,14 @@ impl Row {
         }
     }
 
+    /// A row from its text and where each value ends in it (one copy of each).
+    pub fn from_parts(text: &str, ends: impl Iterator<Item = u32>) -> Self {
+        Row {
+            text: Box::from(text),
+            ends: ends.collect(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -95,16 +115,37 @@ impl Row {
         self.text.get(start..end)
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
         (0..self.len()).map(|i| self.get(i).unwrap_or(""))
     }
 }
 
-/// Named values: `names[i]` names `values[i]`. Boxed, so a lead or a membership holding them
-/// is small (many share a B-tree node); absent (no allocation at all) when there are no
-/// fields, the usual case for program-member fields.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Fields(Option<Box<Inner>>);
+/// The rows of one upload with the names of their columns, shared by the leads created from
+/// them: a lead made from a row points at it instead of copying it, so an import that creates
+/// 150,000 leads allocates nothing per lead. The rows stay in memory while a lead points at
+/// them (a lead that changes gets its own copy).
+#[derive(Debug)]
+pub struct SharedRows {
+    pub names: Arc<[Name]>,
+    pub table: Table,
+}
+
+/// Named values: `names[i]` names `values[i]`. Small (two words), so a lead or a membership
+/// holding them is small; absent (no allocation at all) when there are no fields, the usual
+/// case for program-member fields.
+#[derive(Debug, Clone, Default)]
+pub struct Fields(Repr);
+
+#[derive(Debug, Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    /// Values of their own.
+    Own(Box<Inner>),
+    /// Row `.1` of an upload, as it was imported.
+    Shared(Arc<SharedRows>, u32),
+}
 
 /// `names[i]` names `values[i]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,30 +154,69 @@ struct Inner {
     values: Row,
 }
 
+/// Equal when they hold the same names with the same non-empty values, in the same order,
+/// however they are stored.
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter()
+            .map(|(n, v)| (n.as_str(), v))
+            .eq(other.iter().map(|(n, v)| (n.as_str(), v)))
+    }
+}
+
 impl Fields {
     /// Fields from a parsed row whose columns are `names` (shared, not copied).
     pub fn from_row(names: Arc<[Name]>, values: Row) -> Self {
         debug_assert_eq!(names.len(), values.len());
-        Fields(Some(Box::new(Inner { names, values })))
+        Fields(Repr::Own(Box::new(Inner { names, values })))
+    }
+
+    /// Row `row` of an upload, pointed at rather than copied.
+    pub fn shared(rows: &Arc<SharedRows>, row: usize) -> Self {
+        match u32::try_from(row) {
+            Ok(r) => Fields(Repr::Shared(rows.clone(), r)),
+            Err(_) => Fields::from_row(rows.names.clone(), rows.table.row(row).to_row()),
+        }
     }
 
     pub fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a Name, &'a str)>) -> Self {
         let pairs: Vec<(&Name, &str)> = pairs.filter(|(_, v)| !v.is_empty()).collect();
         if pairs.is_empty() {
-            return Fields(None);
+            return Fields(Repr::Empty);
         }
-        let names: Arc<[Name]> = pairs.iter().map(|(n, _)| (*n).clone()).collect();
+        let names: Arc<[Name]> = pairs.iter().map(|(n, _)| **n).collect();
         let values = Row::from_values(pairs.iter().map(|(_, v)| *v));
-        Fields(Some(Box::new(Inner { names, values })))
+        Fields(Repr::Own(Box::new(Inner { names, values })))
+    }
+
+    fn names(&self) -> &[Name] {
+        match &self.0 {
+            Repr::Empty => &[],
+            Repr::Own(inner) => &inner.names,
+            Repr::Shared(rows, _) => &rows.names,
+        }
+    }
+
+    /// Value `i`, empty or not.
+    fn raw(&self, i: usize) -> Option<&str> {
+        match &self.0 {
+            Repr::Empty => None,
+            Repr::Own(inner) => inner.values.get(i),
+            Repr::Shared(rows, r) => rows.table.row(*r as usize).get(i),
+        }
     }
 
     /// Whether these are exactly the values of `row` under the column list `names` (the same
     /// shared list, as the store interns it): then an update with that row changes nothing,
     /// which one comparison of the row's text tells.
     pub fn is_row(&self, names: &Arc<[Name]>, row: RowRef<'_>) -> bool {
-        self.0
-            .as_deref()
-            .is_some_and(|inner| Arc::ptr_eq(&inner.names, names) && inner.values.same_as(row))
+        match &self.0 {
+            Repr::Empty => false,
+            Repr::Own(inner) => Arc::ptr_eq(&inner.names, names) && inner.values.same_as(row),
+            Repr::Shared(rows, r) => {
+                Arc::ptr_eq(&rows.names, names) && rows.table.row(*r as usize).same_as(row)
+            }
+        }
     }
 
     /// The non-empty value of a field.
@@ -147,35 +227,31 @@ impl Fields {
     /// Index of a field, trying `hint` first: records written from files with the same
     /// header have their fields in the same order.
     fn position(&self, name: &str, hint: usize) -> Option<usize> {
-        let inner = self.0.as_ref()?;
-        if inner.names.get(hint).is_some_and(|n| n.as_str() == name) {
+        let names = self.names();
+        if names.get(hint).is_some_and(|n| n.as_str() == name) {
             return Some(hint);
         }
-        inner.names.iter().position(|n| n.as_str() == name)
+        names.iter().position(|n| n.as_str() == name)
     }
 
     /// `position` of a `Name`, recognising the hinted one without comparing text.
     fn position_of(&self, name: &Name, hint: usize) -> Option<usize> {
-        let inner = self.0.as_ref()?;
-        if inner.names.get(hint).is_some_and(|n| n.same(name)) {
+        if self.names().get(hint).is_some_and(|n| n.same(name)) {
             return Some(hint);
         }
         self.position(name.as_str(), hint)
     }
 
     fn value(&self, i: usize) -> Option<&str> {
-        self.0
-            .as_ref()
-            .and_then(|inner| inner.values.get(i))
-            .filter(|v| !v.is_empty())
+        self.raw(i).filter(|v| !v.is_empty())
     }
 
     /// Non-empty values with their names.
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &str)> + Clone {
-        self.0
+        self.names()
             .iter()
-            .flat_map(|inner| inner.names.iter().zip(inner.values.iter()))
-            .filter(|(_, v)| !v.is_empty())
+            .enumerate()
+            .filter_map(|(i, n)| self.value(i).map(|v| (n, v)))
     }
 
     /// Whether applying the non-empty `updates` would change anything.

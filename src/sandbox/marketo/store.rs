@@ -2,54 +2,26 @@
 //! ordered statuses and members, static lists, partitions and custom fields. Pure data and its
 //! invariants; no HTTP, no batches.
 
-use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::sandbox::marketo::email_index::{EmailIndex, EmailKey};
 use crate::sandbox::marketo::fields::FieldDef;
+pub use crate::sandbox::marketo::leads::LeadMap;
 pub use crate::sandbox::marketo::record::{Fields, Name};
 
 /// The partition every instance has.
 pub const DEFAULT_PARTITION: &str = "Default";
 
-/// The index key of an email: a 64-bit hash of its lower-cased text (lookups confirm the
-/// match on the lead itself, so a collision costs nothing but a comparison).
-fn email_key(email: &str) -> u64 {
-    let email = email.trim();
-    let lower: Cow<'_, str> = if email.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(email.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(email)
-    };
-    xxhash_rust::xxh3::xxh3_64(lower.as_bytes())
+/// An email looked up in the index: its key, and its oldest lead at the time.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailMatch {
+    key: EmailKey,
+    pub lead: Option<u64>,
 }
-
-/// Hasher for integer keys (lead ids, email hashes): one multiply, no per-byte work.
-#[derive(Default, Clone, Copy)]
-pub struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = x ^ (x >> 29);
-    }
-}
-
-type IntBuild = BuildHasherDefault<IntHasher>;
 
 /// A person. `fields` holds REST API names to values, `email` included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,78 +72,6 @@ pub struct Partition {
     pub writable: bool,
 }
 
-/// Lower-cased email -> lead ids, oldest first. The first id of each email sits in a table of
-/// 16-byte entries (a lookup touches one cache line of a table a third of the size an inline
-/// list would need); the rare further ids of a shared email are kept aside.
-#[derive(Debug, Clone, Default)]
-struct EmailIndex {
-    first: HashMap<u64, u64, IntBuild>,
-    more: HashMap<u64, Vec<u64>, IntBuild>,
-}
-
-impl EmailIndex {
-    fn clear(&mut self) {
-        self.first.clear();
-        self.more.clear();
-    }
-
-    fn len(&self) -> usize {
-        self.first.len()
-    }
-
-    fn reserve(&mut self, n: usize) {
-        self.first.reserve(n);
-    }
-
-    /// The ids under `key`, oldest first.
-    fn ids(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
-        let first = self.first.get(&key).copied();
-        // The second table is only read when the first id is not the one looked for.
-        let more = first
-            .into_iter()
-            .flat_map(move |_| self.more.get(&key).into_iter().flatten().copied());
-        first.into_iter().chain(more)
-    }
-
-    fn push(&mut self, key: u64, id: u64) {
-        match self.first.entry(key) {
-            Entry::Vacant(slot) => {
-                slot.insert(id);
-            }
-            Entry::Occupied(_) => self.more.entry(key).or_default().push(id),
-        }
-    }
-
-    fn remove(&mut self, key: u64, id: u64) {
-        if self.first.get(&key) == Some(&id) {
-            // The next oldest id, if any, takes the first place.
-            let next = self
-                .more
-                .get_mut(&key)
-                .filter(|m| !m.is_empty())
-                .map(|m| m.remove(0));
-            match next {
-                Some(next) => {
-                    self.first.insert(key, next);
-                }
-                None => {
-                    self.first.remove(&key);
-                }
-            }
-        } else if let Some(more) = self.more.get_mut(&key) {
-            more.retain(|i| *i != id);
-        }
-        if self.more.get(&key).is_some_and(Vec::is_empty) {
-            self.more.remove(&key);
-        }
-    }
-}
-
-/// Leads by id. A B-tree: ids are given in creation order, and imports touch leads in roughly
-/// that order, so neighbouring leads share tree nodes (a hash map scatters them and costs a
-/// cache miss per lookup).
-pub type LeadMap = BTreeMap<u64, Lead>;
-
 /// The instance's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Store {
@@ -184,10 +84,8 @@ pub struct Store {
     /// Lower-cased email -> lead ids, derived from `leads` (rebuilt on restore).
     #[serde(skip)]
     by_email: EmailIndex,
-    /// One shared `Name` per field name and one shared list per column list, so records of
-    /// different uploads share them and compare them by address.
-    #[serde(skip)]
-    names: HashSet<Name>,
+    /// One shared list per column list, so records of different uploads share it and
+    /// compare it by address.
     #[serde(skip)]
     columns: HashSet<Arc<[Name]>>,
 }
@@ -205,7 +103,6 @@ impl Default for Store {
             }],
             custom_fields: Vec::new(),
             by_email: EmailIndex::default(),
-            names: HashSet::new(),
             columns: HashSet::new(),
         }
     }
@@ -215,97 +112,94 @@ impl Store {
     /// Rebuilds derived indexes after deserializing.
     pub fn reindex(&mut self) {
         self.by_email.clear();
-        let mut ids: Vec<u64> = self.leads.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            let key = self
-                .leads
-                .get(&id)
-                .and_then(|l| l.fields.get("email"))
-                .map(email_key);
-            if let Some(key) = key {
-                self.by_email.push(key, id);
+        for lead in self.leads.values() {
+            if let Some(key) = lead.fields.get("email").map(EmailKey::of) {
+                self.by_email.push(key, lead.id);
             }
         }
     }
 
-    /// Makes room in the email index for an import of `n` rows (no rehash while importing).
-    /// Rows matching existing leads need no room, so only the excess over the current size is
-    /// reserved: re-importing known people does not double the table.
+    /// Makes room for `n` new leads. Only the leads not found are counted: re-importing known
+    /// people does not double the room.
     pub fn reserve_leads(&mut self, n: usize) {
-        self.by_email.reserve(n.saturating_sub(self.by_email.len()));
+        self.leads.reserve(n);
     }
 
     /// Lead ids with this email (case-insensitive), oldest first.
     pub fn leads_by_email(&self, email: &str) -> Vec<u64> {
-        self.by_email
-            .ids(email_key(email))
-            .filter(|id| {
-                let stored = self.leads.get(id).and_then(|l| l.fields.get("email"));
-                stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
-            })
-            .collect()
+        self.by_email.ids(EmailKey::of(email)).collect()
     }
 
-    /// The oldest lead with this email (case-insensitive), without allocating.
-    pub fn first_lead_by_email(&self, email: &str) -> Option<u64> {
-        self.by_email
-            .ids(email_key(email))
-            .find(|id| self.has_email(*id, email))
+    /// For each of many emails: its index key and the oldest lead that has it (`None` for an
+    /// empty email). Large batches are looked up on two threads: the lookups only read, and
+    /// each mostly waits on a cache miss.
+    pub fn match_emails(&self, emails: &[&str]) -> Vec<Option<EmailMatch>> {
+        let one = |e: &&str| match e.trim() {
+            "" => None,
+            e => {
+                let key = EmailKey::of(e);
+                let lead = self.by_email.first(key);
+                Some(EmailMatch { key, lead })
+            }
+        };
+        if emails.len() < 20_000 {
+            return emails.iter().map(one).collect();
+        }
+        let (a, b) = emails.split_at(emails.len() / 2);
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| b.iter().map(one).collect::<Vec<_>>());
+            let mut found: Vec<Option<EmailMatch>> = a.iter().map(one).collect();
+            match second.join() {
+                Ok(rest) => found.extend(rest),
+                // The thread cannot panic (lookups only); if it did, look up here.
+                Err(_) => found.extend(b.iter().map(one)),
+            }
+            found
+        })
     }
 
-    /// `first_lead_by_email` of many emails (empty ones have no lead). The index is read for
-    /// all of them first, in a loop of independent lookups whose cache misses the processor
-    /// overlaps; one at a time, each waits for its own miss and most of an import's time went
-    /// there. The candidates are checked afterwards.
-    pub fn first_leads_by_email(&self, emails: &[&str]) -> Vec<Option<u64>> {
-        let keys: Vec<u64> = emails.iter().map(|e| email_key(e)).collect();
-        let firsts: Vec<Option<u64>> = keys
-            .iter()
-            .map(|k| self.by_email.first.get(k).copied())
-            .collect();
-        emails
-            .iter()
-            .zip(firsts)
-            .map(|(email, first)| match first {
-                _ if email.trim().is_empty() => None,
-                Some(id) if self.has_email(id, email) => Some(id),
-                // Another email with the same key, or a later lead of a shared email.
-                Some(_) => self.first_lead_by_email(email),
-                None => None,
-            })
-            .collect()
+    /// The oldest lead with the matched email (one created since the match, by an earlier
+    /// row of the same file, included), or a new lead with `fields`, whose email must be the
+    /// matched one. `true` when the lead was created.
+    pub fn find_or_create(
+        &mut self,
+        email: &EmailMatch,
+        partition: &Name,
+        fields: impl FnOnce() -> Fields,
+    ) -> (u64, bool) {
+        if let Some(id) = email.lead {
+            return (id, false);
+        }
+        match self.by_email.first_entry(email.key) {
+            Entry::Occupied(found) => (*found.get(), false),
+            Entry::Vacant(slot) => {
+                let id = self.next_lead_id;
+                self.next_lead_id += 1;
+                slot.insert(id);
+                let lead = Lead {
+                    id,
+                    partition: *partition,
+                    fields: fields(),
+                };
+                self.leads.insert(id, lead);
+                (id, true)
+            }
+        }
     }
 
-    fn has_email(&self, id: u64, email: &str) -> bool {
-        let stored = self.leads.get(&id).and_then(|l| l.fields.get("email"));
-        stored.is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
-    }
-
-    /// The store's shared copy of this column list (and of each name in it).
+    /// The store's shared copy of this column list.
     pub fn intern(&mut self, names: &[Name]) -> Arc<[Name]> {
         if let Some(shared) = self.columns.get(names) {
             return shared.clone();
         }
-        let list: Arc<[Name]> = names
-            .iter()
-            .map(|n| match self.names.get(n.as_str()) {
-                Some(shared) => shared.clone(),
-                None => {
-                    self.names.insert(n.clone());
-                    n.clone()
-                }
-            })
-            .collect();
+        let list: Arc<[Name]> = Arc::from(names);
         self.columns.insert(list.clone());
         list
     }
 
     /// Leads in id order (listings).
     pub fn leads_sorted(&self) -> Vec<&Lead> {
-        let mut leads: Vec<&Lead> = self.leads.values().collect();
-        leads.sort_unstable_by_key(|l| l.id);
-        leads
+        self.leads.values().collect()
     }
 
     /// Creates a lead and returns its id.
@@ -314,7 +208,7 @@ impl Store {
         self.next_lead_id += 1;
         self.insert_lead(Lead {
             id,
-            partition: partition.clone(),
+            partition: *partition,
             fields,
         });
         id
@@ -325,10 +219,10 @@ impl Store {
         let id = lead.id;
         self.next_lead_id = self.next_lead_id.max(id + 1);
         let old = self.leads.get(&id).and_then(|l| l.fields.get("email"));
-        if let Some(key) = old.map(email_key) {
+        if let Some(key) = old.map(EmailKey::of) {
             self.by_email.remove(key, id);
         }
-        if let Some(key) = lead.fields.get("email").map(email_key) {
+        if let Some(key) = lead.fields.get("email").map(EmailKey::of) {
             self.by_email.push(key, id);
         }
         self.leads.insert(id, lead);
@@ -347,8 +241,8 @@ impl Store {
             return;
         };
         // Index keys, not texts: an email that only changes case keeps its place.
-        let old = lead.fields.get("email").map(email_key);
-        let new = merged.get("email").map(email_key);
+        let old = lead.fields.get("email").map(EmailKey::of);
+        let new = merged.get("email").map(EmailKey::of);
         lead.fields = merged;
         if old != new {
             if let Some(old) = old {

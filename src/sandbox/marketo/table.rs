@@ -41,6 +41,17 @@ impl Table {
         Ok(())
     }
 
+    /// Appends the rows of another table of the same width.
+    pub fn append(&mut self, next: Table) -> Result<(), TooLarge> {
+        debug_assert_eq!(self.width, next.width);
+        let base = u32::try_from(self.text.len()).map_err(|_| TooLarge)?;
+        self.text.push_str(&next.text);
+        for end in next.ends {
+            self.ends.push(end.checked_add(base).ok_or(TooLarge)?);
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len() / self.width
     }
@@ -114,9 +125,15 @@ impl<'t> RowRef<'t> {
         ends.iter().map(move |e| e - start)
     }
 
+    /// Whether `other` holds the same text in the same fields.
+    pub fn same_as(&self, other: RowRef<'_>) -> bool {
+        (std::ptr::eq(self.table, other.table) && self.i == other.i)
+            || (self.text() == other.text() && self.ends().eq(other.ends()))
+    }
+
     /// An owned copy, for storing as a record's values.
     pub fn to_row(self) -> Row {
-        Row::from_values(self.iter())
+        Row::from_parts(self.text(), self.ends())
     }
 }
 
