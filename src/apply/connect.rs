@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Semaphore;
 
+use super::feed::Prefeed;
 use super::{ApplyError, Events, JobResult, Shared, apply_job};
 use crate::providers::{
     ClientContext, Endpoint, Limiter, PollStatus, Provider as _, RemoteBatch, dotdigital, eloqua,
@@ -84,6 +85,7 @@ impl Connections {
         store: &mut Box<dyn StateStore>,
         lock: &LockGuard,
         events: &Events,
+        prefeed: Option<Prefeed>,
     ) -> Result<JobResult, ApplyError> {
         let spec = &loaded.spec;
         let setup = |m: String| ApplyError::Setup {
@@ -130,6 +132,7 @@ impl Connections {
                     store,
                     lock,
                     &shared,
+                    prefeed,
                 )
                 .await
             }
@@ -141,6 +144,7 @@ impl Connections {
                     store,
                     lock,
                     &shared,
+                    prefeed,
                 )
                 .await
             }
@@ -152,6 +156,7 @@ impl Connections {
                     store,
                     lock,
                     &shared,
+                    prefeed,
                 )
                 .await
             }
@@ -163,6 +168,7 @@ impl Connections {
                     store,
                     lock,
                     &shared,
+                    prefeed,
                 )
                 .await
             }
@@ -218,30 +224,37 @@ impl Connections {
     }
 
     fn endpoint(&self, ws: &Workspace, name: &str, provider: Provider) -> Result<Endpoint, String> {
-        if is_sandbox(ws, name) {
-            let url = self
-                .sandbox_url
-                .as_deref()
-                .ok_or("the sandbox is not running")?;
-            return Ok(match provider {
-                Provider::Marketo => marketo::sandbox_endpoint(url),
-                Provider::Eloqua => eloqua::sandbox_endpoint(url),
-                Provider::Dotdigital => dotdigital::sandbox_endpoint(url),
-                Provider::Mypreferences => mypreferences::sandbox_endpoint(url),
-            });
-        }
-        let conn = ws
-            .project
-            .connections
-            .get(name)
-            .ok_or_else(|| format!("connection `{name}` is not defined in bulkspec.yaml"))?;
-        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        match provider {
-            Provider::Marketo => marketo::endpoint(conn, &env),
-            Provider::Eloqua => eloqua::endpoint(conn, &env),
-            Provider::Dotdigital => dotdigital::endpoint(conn, &env),
-            Provider::Mypreferences => mypreferences::endpoint(conn, &env),
-        }
+        endpoint(ws, name, provider, self.sandbox_url.as_deref())
+    }
+}
+
+/// The endpoint of connection `name` for `provider`; `sandbox_url` is where the sandbox runs.
+pub(super) fn endpoint(
+    ws: &Workspace,
+    name: &str,
+    provider: Provider,
+    sandbox_url: Option<&str>,
+) -> Result<Endpoint, String> {
+    if is_sandbox(ws, name) {
+        let url = sandbox_url.ok_or("the sandbox is not running")?;
+        return Ok(match provider {
+            Provider::Marketo => marketo::sandbox_endpoint(url),
+            Provider::Eloqua => eloqua::sandbox_endpoint(url),
+            Provider::Dotdigital => dotdigital::sandbox_endpoint(url),
+            Provider::Mypreferences => mypreferences::sandbox_endpoint(url),
+        });
+    }
+    let conn = ws
+        .project
+        .connections
+        .get(name)
+        .ok_or_else(|| format!("connection `{name}` is not defined in bulkspec.yaml"))?;
+    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    match provider {
+        Provider::Marketo => marketo::endpoint(conn, &env),
+        Provider::Eloqua => eloqua::endpoint(conn, &env),
+        Provider::Dotdigital => dotdigital::endpoint(conn, &env),
+        Provider::Mypreferences => mypreferences::endpoint(conn, &env),
     }
 }
 

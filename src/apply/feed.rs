@@ -45,6 +45,66 @@ pub enum Feed {
     Failed(String),
 }
 
+/// Which state a feed diffed against: the job's lineage and serial (every commit bumps the
+/// serial, so the same pair is the same records).
+pub type StateVersion = (Option<String>, u64);
+
+/// A feed started before the job's apply, while the plan is made and confirmed: it loads the
+/// state itself and encodes up to `buffer` chunks ahead, sending nothing. The apply takes it
+/// only if the state it then holds the lock on is the one this feed diffed against; otherwise
+/// it is dropped (its thread stops at its next chunk) and a new feed starts.
+pub struct Prefeed {
+    version: tokio::sync::oneshot::Receiver<StateVersion>,
+    rx: mpsc::Receiver<Feed>,
+}
+
+impl Prefeed {
+    /// The feed, if it ran against `version`.
+    pub async fn take_if(self, version: &StateVersion) -> Option<mpsc::Receiver<Feed>> {
+        match self.version.await {
+            Ok(v) if v == *version => Some(self.rx),
+            _ => None,
+        }
+    }
+}
+
+/// What loads a job's state for a prefeed: its version and hashes, read so that they agree.
+pub type LoadState = Box<dyn FnOnce() -> Result<(StateVersion, RecordHashes), String> + Send>;
+
+/// Starts a prefeed of one job (see `Prefeed`).
+#[allow(clippy::too_many_arguments)]
+pub fn start_early<P: Provider + 'static>(
+    spec: Spec,
+    context: RenderContext,
+    read_opts: crate::source::ReadOptions,
+    opts: DiffOptions,
+    provider: Arc<P>,
+    kind: BatchKind,
+    load: LoadState,
+    buffer: usize,
+) -> Prefeed {
+    let (tx, rx) = mpsc::channel(buffer.max(1));
+    let (version_tx, version) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        // On a thread of its own: a PostgreSQL state's client runs a runtime of its own, which
+        // must not start inside this one's threads.
+        let Ok(Ok((v, state))) = std::thread::spawn(load).join() else {
+            return;
+        };
+        if version_tx.send(v).is_err() {
+            return;
+        }
+        let msg = match produce(
+            &spec, &context, &read_opts, state, opts, provider, kind, &tx,
+        ) {
+            Ok(end) => end,
+            Err(e) => Feed::Failed(e),
+        };
+        let _ = tx.blocking_send(msg);
+    });
+    Prefeed { version, rx }
+}
+
 /// Starts the feed of one job on a blocking thread.
 pub fn start<P: Provider + 'static>(
     spec: Spec,
@@ -196,6 +256,10 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
             self.invalid
                 .push((line, key.map(str::to_owned), reason.to_owned()));
         }
+    }
+
+    fn stopped(&self) -> bool {
+        self.failed.is_some()
     }
 
     fn wants_record(&self, seen: &Seen<'_>) -> bool {

@@ -7,6 +7,7 @@
 //! the spec (`policy`).
 
 pub mod connect;
+pub mod early;
 pub mod events;
 pub mod executor;
 pub mod feed;
@@ -75,7 +76,8 @@ pub struct Shared<'a> {
     pub slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// Applies one job with `provider`. The caller holds the job's lock.
+/// Applies one job with `provider`. The caller holds the job's lock. A `prefeed` started
+/// before the lock is used when it diffed against the state now held.
 pub async fn apply_job<P: Provider + 'static>(
     ws: &Workspace,
     loaded: &LoadedSpec,
@@ -83,6 +85,7 @@ pub async fn apply_job<P: Provider + 'static>(
     store: &mut Box<dyn StateStore>,
     lock: &LockGuard,
     shared: &Shared<'_>,
+    prefeed: Option<feed::Prefeed>,
 ) -> Result<JobResult, ApplyError> {
     let events = shared.events;
     let spec = &loaded.spec;
@@ -93,7 +96,9 @@ pub async fn apply_job<P: Provider + 'static>(
     };
     let read_opts =
         crate::source::options::read_options(&loaded.path, &spec.source).map_err(|e| setup(&e))?;
-    let serial = store.show(&job)?.map_or(0, |s| s.serial);
+    let summary = store.show(&job)?;
+    let serial = summary.as_ref().map_or(0, |s| s.serial);
+    let version: feed::StateVersion = (summary.map(|s| s.lineage), serial);
     let fp = journal::fingerprint(
         &crate::plan::job::spec_digest(&loaded.rendered),
         &read_opts.path,
@@ -117,36 +122,24 @@ pub async fn apply_job<P: Provider + 'static>(
         ));
     }
     journal.begin(store.as_mut(), &fp, serial)?;
-    let state = store.load_hashes(&job)?;
-    let max_request_bytes = spec
-        .limits
-        .max_request_bytes
-        .map_or(spec.target.provider().default_request_bytes(), |s| s.0);
-    let kind = if spec.mode == Mode::Delete {
-        BatchKind::Delete
-    } else {
-        BatchKind::Upsert
+    let FeedSetup { opts, kind, .. } = feed_setup(ws, loaded).map_err(|e| setup(&e))?;
+    let max_request_bytes = opts.max_request_bytes;
+    let early = match prefeed {
+        Some(p) => p.take_if(&version).await,
+        None => None,
     };
-    let header = {
-        let reader = crate::source::SourceReader::open(&read_opts).map_err(|e| setup(&e))?;
-        crate::source::map::Mapper::new(spec, &ws.context, &reader)
-            .map_err(|e| setup(&e))?
-            .header_bytes
+    let rx = match early {
+        Some(rx) => rx,
+        None => feed::start(
+            spec.clone(),
+            ws.context.clone(),
+            read_opts,
+            store.load_hashes(&job)?,
+            opts,
+            provider.clone(),
+            kind,
+        ),
     };
-    let opts = DiffOptions {
-        delete_mode: kind == BatchKind::Delete,
-        max_request_bytes,
-        request_overhead: header,
-    };
-    let rx = feed::start(
-        spec.clone(),
-        ws.context.clone(),
-        read_opts,
-        state,
-        opts,
-        provider.clone(),
-        kind,
-    );
     let mut run = Run {
         provider: provider.clone(),
         store,
@@ -207,6 +200,42 @@ pub async fn apply_job<P: Provider + 'static>(
         kind,
         resumed,
     )
+}
+
+/// How a job's feed reads and chunks its diff: the same for a prefeed and the apply's own
+/// feed, so both give the same chunks.
+pub struct FeedSetup {
+    pub read_opts: crate::source::ReadOptions,
+    pub opts: DiffOptions,
+    pub kind: BatchKind,
+}
+
+pub fn feed_setup(ws: &Workspace, loaded: &LoadedSpec) -> Result<FeedSetup, String> {
+    let spec = &loaded.spec;
+    let read_opts = crate::source::options::read_options(&loaded.path, &spec.source)
+        .map_err(|e| e.to_string())?;
+    let max_request_bytes = spec
+        .limits
+        .max_request_bytes
+        .map_or(spec.target.provider().default_request_bytes(), |s| s.0);
+    let kind = if spec.mode == Mode::Delete {
+        BatchKind::Delete
+    } else {
+        BatchKind::Upsert
+    };
+    let reader = crate::source::SourceReader::open(&read_opts).map_err(|e| e.to_string())?;
+    let header = crate::source::map::Mapper::new(spec, &ws.context, &reader)
+        .map_err(|e| e.to_string())?
+        .header_bytes;
+    Ok(FeedSetup {
+        read_opts,
+        opts: DiffOptions {
+            delete_mode: kind == BatchKind::Delete,
+            max_request_bytes,
+            request_overhead: header,
+        },
+        kind,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -3,6 +3,8 @@
 use super::args::ApplyArgs;
 use super::{Context, Exit, state_open};
 use crate::apply::connect::Connections;
+use crate::apply::feed::Prefeed;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::apply::{ApplyError, Events, JobResult, lock, schedule};
@@ -27,6 +29,24 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
             return Exit::Error;
         }
     };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            cx.out
+                .error(&format!("error: cannot start the async runtime: {e}\n"));
+            return Exit::Error;
+        }
+    };
+    // Each job's records are encoded while the plan is made and confirmed (nothing is sent
+    // before the confirmation). Declared after the runtime, so dropped before it: a prefeed
+    // no one takes stops, and the runtime does not wait for it.
+    let prefeeds = Mutex::new({
+        let _enter = runtime.enter();
+        crate::apply::early::start_all(&ws)
+    });
     let saved = match &args.plan {
         Some(file) => match SavedPlan::read(&cx.dir.join(file)) {
             Ok(p) => Some(p),
@@ -106,7 +126,8 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
     }
     // Each job opens its own connection to the state: jobs run at the same time.
     drop(store);
-    run_jobs(cx, &ws, &jobs, &plan, usize::from(args.parallelism))
+    let parallelism = usize::from(args.parallelism);
+    run_jobs(cx, &runtime, &ws, &jobs, &plan, &prefeeds, parallelism)
 }
 
 fn open_or_create(ws: &Workspace) -> Result<Box<dyn StateStore>, String> {
@@ -159,22 +180,13 @@ fn make_plan(
 
 fn run_jobs(
     cx: &Context,
+    runtime: &tokio::runtime::Runtime,
     ws: &Workspace,
     jobs: &[&LoadedSpec],
     plan: &Plan,
+    prefeeds: &Mutex<HashMap<String, Prefeed>>,
     parallelism: usize,
 ) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            cx.out
-                .error(&format!("error: cannot start the async runtime: {e}\n"));
-            return Exit::Error;
-        }
-    };
     let progress = Arc::new(ApplyProgress::new(plan, cx.out.quiet));
     let sink = progress.clone();
     let events = Events::new(move |event| sink.event(event));
@@ -191,7 +203,8 @@ fn run_jobs(
         let run = job_runner(|loaded| {
             let (conns, events, exit, results) = (&conns, &events, &exit, &results);
             async move {
-                let (code, result) = run_job(cx, ws, loaded, conns, events).await;
+                let prefeed = locked(prefeeds).remove(&loaded.spec.job);
+                let (code, result) = run_job(cx, ws, loaded, conns, events, prefeed).await;
                 let ok = result.is_some();
                 let mut e = locked(exit);
                 *e = e.combine(code);
@@ -251,6 +264,7 @@ async fn run_job(
     loaded: &LoadedSpec,
     conns: &Connections,
     events: &Events,
+    prefeed: Option<Prefeed>,
 ) -> (Exit, Option<JobResult>) {
     let job = &loaded.spec.job;
     let mut owned = match crate::state::off_async(|| open_or_create(ws)) {
@@ -280,7 +294,9 @@ async fn run_job(
             return (Exit::Error, None);
         }
     };
-    let mut result = conns.apply(ws, loaded, store, &guard, events).await;
+    let mut result = conns
+        .apply(ws, loaded, store, &guard, events, prefeed)
+        .await;
     // An expired remote import (a token or definition gone, a lost upload) is redone in a new
     // one; the journal already marked the old one's steps for redoing.
     for _ in 0..2 {
@@ -288,7 +304,7 @@ async fn run_job(
             break;
         };
         events.line(&format!("{job}: {message}; opening a new remote import"));
-        result = conns.apply(ws, loaded, store, &guard, events).await;
+        result = conns.apply(ws, loaded, store, &guard, events, None).await;
     }
     let _ = guard.release();
     match result {

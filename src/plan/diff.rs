@@ -51,6 +51,11 @@ pub trait Visitor {
     fn record_of(&mut self, _seen: &Seen<'_>, _session: &mut Session<'_>, _row: &Row<'_>) {}
     /// Called every few thousand rows with (bytes read, file size).
     fn progress(&mut self, _read: u64, _total: Option<u64>) {}
+    /// Whether the rest of the diff is no longer wanted (apply's consumer went away); checked
+    /// with `progress`. The result of a stopped diff is partial.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// One request's worth of records.
@@ -189,6 +194,9 @@ pub fn run(
         if r.source_rows.is_multiple_of(65_536) {
             let p = reader.progress();
             visitor.progress(p.read, p.total);
+            if visitor.stopped() {
+                break;
+            }
         }
     }
     if current.records > 0 {
