@@ -60,7 +60,7 @@ fn version(store: &mut dyn StateStore, job: &str) -> Result<StateVersion, String
 /// Starts a prefeed of one job (see `feed::Prefeed`): its records are encoded while the plan
 /// is made, by a provider client that only encodes (it is given no sandbox to talk to, and
 /// sends nothing). Must run inside the apply's runtime.
-pub fn prefeed(ws: &Workspace, loaded: &LoadedSpec, load: LoadState) -> Result<Prefeed, String> {
+fn prefeed(ws: &Workspace, loaded: &LoadedSpec, load: LoadState) -> Result<Prefeed, String> {
     let spec = &loaded.spec;
     let provider = spec.target.provider();
     let FeedSetup {
@@ -125,5 +125,61 @@ impl Early {
             self.load,
             self.buffer,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::feed::Feed;
+    use crate::plan::{PlanOptions, job::plan_job};
+    use crate::spec::workspace::{LoadOptions, load};
+
+    fn demo() -> Workspace {
+        let (ws, diags) = load(&LoadOptions {
+            dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            paths: Vec::new(),
+            vars: Vec::new(),
+            var_files: Vec::new(),
+        });
+        assert!(!diags.has_errors(), "{diags:?}");
+        ws
+    }
+
+    fn loading(version: StateVersion) -> LoadState {
+        Box::new(move || Ok((version, RecordHashes::default())))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_prefeed_is_taken_only_for_the_state_it_diffed_and_holds_the_planned_records() {
+        let ws = demo();
+        let loaded = workspace::order(&ws.specs)[0];
+        let plan = plan_job(&ws, loaded, None, &PlanOptions::default(), &mut |_, _| {}).unwrap();
+        let steps = plan.steps.iter().filter(|s| s.kind == "upload");
+        let planned: u64 = steps.map(|s| s.records).sum();
+        assert!(planned > 0, "the demo job sends records");
+
+        // The state it diffed against: its chunks are the plan's records.
+        let p = prefeed(&ws, loaded, loading((None, 0))).unwrap();
+        let mut rx = p.take_if(&(None, 0)).await.expect("same state: taken");
+        let mut sent = 0;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Feed::Chunk(c) => sent += c.records.len() as u64,
+                Feed::End { .. } => break,
+                Feed::Failed(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(sent, planned);
+
+        // A state committed to since (another serial, or another lineage): dropped.
+        let p = prefeed(&ws, loaded, loading((Some("a".into()), 3))).unwrap();
+        assert!(p.take_if(&(Some("a".into()), 4)).await.is_none());
+        let p = prefeed(&ws, loaded, loading((Some("a".into()), 3))).unwrap();
+        assert!(p.take_if(&(Some("b".into()), 3)).await.is_none());
+        // A state that could not be read: dropped too.
+        let failing: LoadState = Box::new(|| Err("unreadable".into()));
+        let p = prefeed(&ws, loaded, failing).unwrap();
+        assert!(p.take_if(&(None, 0)).await.is_none());
     }
 }

@@ -153,7 +153,12 @@ fn simple_rows(
             continue;
         }
         values.clear();
-        values.extend(line.split(delimiter));
+        let mut start = 0;
+        for end in memchr::memchr_iter(delimiter as u8, line.as_bytes()) {
+            values.push(line.get(start..end).unwrap_or_default());
+            start = end + 1;
+        }
+        values.push(line.get(start..).unwrap_or_default());
         if values.len() != header.len() {
             return Ok(None);
         }
