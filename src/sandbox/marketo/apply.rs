@@ -259,6 +259,8 @@ fn apply_members(
         })
         .collect();
     store.reserve_leads(fresh.iter().flatten().count());
+    // A program without members gets them all at once (see `members_of`).
+    let mut joining: Option<Vec<(u64, Member)>> = program.members.is_empty().then(Vec::new);
     for (row, check) in verdicts(rows, flagged) {
         let Some(warning) = report.screen(row.index(), check) else {
             continue;
@@ -280,26 +282,66 @@ fn apply_members(
             // Screened out above (program members need an email); kept for safety.
             None => store.create_lead(&partition, cols.lead_fields(row)),
         };
-        let member = program.members.entry(lead_id).or_insert_with(|| Member {
-            status,
-            fields: Fields::default(),
-        });
-        // One-way progression: a member already further along keeps its status.
-        if member.status != status
-            && program
-                .statuses
-                .iter()
-                .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
-                <= new_rank
-        {
-            member.status = status;
-        }
-        if let Some(merged) = member.fields.merged(member_fields.iter()) {
-            member.fields = merged;
+        match &mut joining {
+            Some(list) => list.push((lead_id, new_member(status, &member_fields))),
+            None => {
+                let member = program.members.entry(lead_id).or_insert_with(|| Member {
+                    status,
+                    fields: Fields::default(),
+                });
+                // One-way progression: a member already further along keeps its status.
+                if member.status != status
+                    && program
+                        .statuses
+                        .iter()
+                        .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
+                        <= new_rank
+                {
+                    member.status = status;
+                }
+                if let Some(merged) = member.fields.merged(member_fields.iter()) {
+                    member.fields = merged;
+                }
+            }
         }
         report.imported(row.index(), warning);
     }
+    if let Some(list) = joining {
+        program.members = members_of(list);
+    }
     store.programs.insert(program_id, program);
+}
+
+/// A membership as a first import makes it.
+fn new_member(status: Name, fields: &Fields) -> Member {
+    let mut member = Member {
+        status,
+        fields: Fields::default(),
+    };
+    if let Some(merged) = member.fields.merged(fields.iter()) {
+        member.fields = merged;
+    }
+    member
+}
+
+/// The memberships of a program that had none, from (lead, membership) in file order: built
+/// as one B-tree from the sorted list, not one insertion per row. A lead listed twice keeps
+/// its first membership with the later rows' fields merged over it, as row-by-row insertion
+/// would.
+fn members_of(mut list: Vec<(u64, Member)>) -> BTreeMap<u64, Member> {
+    list.sort_by_key(|(id, _)| *id);
+    let mut folded: Vec<(u64, Member)> = Vec::with_capacity(list.len());
+    for (id, member) in list {
+        match folded.last_mut() {
+            Some((last, kept)) if *last == id => {
+                if let Some(merged) = kept.fields.merged(member.fields.iter()) {
+                    kept.fields = merged;
+                }
+            }
+            _ => folded.push((id, member)),
+        }
+    }
+    folded.into_iter().collect()
 }
 
 fn apply_leads(
@@ -365,5 +407,30 @@ fn apply_leads(
     }
     if let Some(list) = list_id.and_then(|l| store.lists.get_mut(&l)) {
         list.leads.extend(listed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_listed_twice_joins_once_with_its_rows_fields_merged() {
+        let (city, tier) = (Name::from("city"), Name::from("tier"));
+        let status = Name::from("Registered");
+        let fields = |pairs: &[(&Name, &str)]| Fields::from_pairs(pairs.iter().copied());
+        let list = vec![
+            (
+                5,
+                new_member(status, &fields(&[(&city, "Oslo"), (&tier, "A")])),
+            ),
+            (3, new_member(status, &fields(&[]))),
+            (5, new_member(status, &fields(&[(&tier, "B")]))),
+        ];
+        let members = members_of(list);
+        assert_eq!(members.keys().copied().collect::<Vec<_>>(), [3, 5]);
+        let five = members[&5].fields.to_map();
+        assert_eq!(five.get("city").map(String::as_str), Some("Oslo"));
+        assert_eq!(five.get("tier").map(String::as_str), Some("B"));
     }
 }
