@@ -14,15 +14,18 @@ use crate::spec::types::Provider;
 use crate::spec::workspace::{self, LoadedSpec, Workspace};
 use crate::state::{RecordHashes, StateConfig, StateStore, open_store};
 
-/// Starts a prefeed for every job of the workspace that can have one (a job whose source or
-/// connection cannot be set up gets none: its apply reports the problem). Must run inside
-/// the apply's runtime.
+/// Starts prefeeds for the first jobs of the workspace (in dependency order) that can have one
+/// (a job whose source or connection cannot be set up gets none: its apply reports the
+/// problem): as many as there are cores beside the one making the plan, at least one, so the
+/// plan is not slowed down. Must run inside the apply's runtime.
 pub fn start_all(ws: &Workspace) -> HashMap<String, Prefeed> {
     let Ok(config) = crate::plan::state_config(ws) else {
         return HashMap::new();
     };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     workspace::order(&ws.specs)
         .into_iter()
+        .take(cores.saturating_sub(1).max(1))
         .filter_map(|loaded| {
             let job = loaded.spec.job.clone();
             let load = loader(config.clone(), job.clone());

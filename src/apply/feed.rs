@@ -258,8 +258,10 @@ impl<P: Provider> Visitor for Encoder<'_, P> {
         }
     }
 
+    /// Stopped by an error, or nobody takes the chunks any more (a prefeed whose apply did not
+    /// happen): the rest of the source is not read.
     fn stopped(&self) -> bool {
-        self.failed.is_some()
+        self.failed.is_some() || self.tx.is_closed()
     }
 
     fn wants_record(&self, seen: &Seen<'_>) -> bool {
