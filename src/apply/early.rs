@@ -136,18 +136,6 @@ mod tests {
     use super::*;
     use crate::apply::feed::Feed;
     use crate::plan::{PlanOptions, job::plan_job};
-    use crate::spec::workspace::{LoadOptions, load};
-
-    fn demo() -> Workspace {
-        let (ws, diags) = load(&LoadOptions {
-            dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            paths: Vec::new(),
-            vars: Vec::new(),
-            var_files: Vec::new(),
-        });
-        assert!(!diags.has_errors(), "{diags:?}");
-        ws
-    }
 
     fn loading(version: StateVersion) -> LoadState {
         Box::new(move || Ok((version, RecordHashes::default())))
@@ -155,7 +143,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_prefeed_is_taken_only_for_the_state_it_diffed_and_holds_the_planned_records() {
-        let ws = demo();
+        let ws = crate::apply::demo_workspace();
         let loaded = workspace::order(&ws.specs)[0];
         let plan = plan_job(&ws, loaded, None, &PlanOptions::default(), &mut |_, _| {}).unwrap();
         let steps = plan.steps.iter().filter(|s| s.kind == "upload");

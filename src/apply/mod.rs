@@ -31,6 +31,19 @@ pub use events::{Event, Events};
 use executor::{Outcome, Run};
 use journal::Journal;
 
+/// The demo project of the repository (specs/: five jobs, all four providers), for tests.
+#[cfg(test)]
+pub(crate) fn demo_workspace() -> Workspace {
+    let (ws, diags) = crate::spec::workspace::load(&crate::spec::workspace::LoadOptions {
+        dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        paths: Vec::new(),
+        vars: Vec::new(),
+        var_files: Vec::new(),
+    });
+    assert!(!diags.has_errors(), "{diags:?}");
+    ws
+}
+
 /// Why a job's apply stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {

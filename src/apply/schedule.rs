@@ -88,19 +88,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::spec::workspace::{LoadOptions, load, order};
+    use crate::spec::workspace::order;
 
     /// The demo project's jobs: five; `crm-opportunity-links` and `order-history` after
     /// `crm-contacts`.
     fn demo() -> crate::spec::workspace::Workspace {
-        let (ws, diags) = load(&LoadOptions {
-            dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            paths: Vec::new(),
-            vars: Vec::new(),
-            var_files: Vec::new(),
-        });
-        assert!(!diags.has_errors(), "{diags:?}");
-        ws
+        crate::apply::demo_workspace()
     }
 
     /// Runs the demo jobs with `parallelism`; `fail` fails. Returns the (job, start|end) log

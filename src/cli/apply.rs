@@ -29,16 +29,8 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            cx.out
-                .error(&format!("error: cannot start the async runtime: {e}\n"));
-            return Exit::Error;
-        }
+    let Some(runtime) = cx.runtime() else {
+        return Exit::Error;
     };
     // Each job's records are encoded while the plan is made and confirmed (nothing is sent
     // before the confirmation). Declared after the runtime, so dropped before it: a prefeed

@@ -35,6 +35,22 @@ pub struct Context {
 }
 
 impl Context {
+    /// The async runtime of a command that talks to the network; `None` (the reason printed)
+    /// when it cannot start.
+    pub fn runtime(&self) -> Option<tokio::runtime::Runtime> {
+        match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                self.out
+                    .error(&format!("error: cannot start the async runtime: {e}\n"));
+                None
+            }
+        }
+    }
+
     /// Load options for the given spec paths.
     pub fn load_options(&self, paths: &[PathBuf]) -> LoadOptions {
         LoadOptions {

@@ -7,16 +7,8 @@ use crate::sandbox::core::SandboxConfig;
 use crate::sandbox::{SandboxOptions, start, wait_for_signal};
 
 pub fn run(cx: &Context, args: &SandboxArgs) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            cx.out
-                .error(&format!("error: cannot start the async runtime: {e}\n"));
-            return Exit::Error;
-        }
+    let Some(runtime) = cx.runtime() else {
+        return Exit::Error;
     };
     let opts = SandboxOptions {
         listen: args.listen,
