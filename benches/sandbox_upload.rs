@@ -85,35 +85,28 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cpu_start = cpu_time();
     let mut wall_total = Duration::ZERO;
     let mut bytes = 0usize;
-    // New people: a different file each run, every row creates a lead.
-    let mut fresh = Vec::new();
-    for run in 0..RUNS {
-        let file = csv_file(run);
-        let (rate, wall) = client.upload(5000 + run, &file).await?;
-        println!(
-            "new people, run {run}: {:.1} MB in {wall:?} = {rate:.0} MB/s",
-            mb(&file)
-        );
-        fresh.push(rate);
-        wall_total += wall;
-        bytes += file.len();
+    // New people: a different file each run, every row creates a lead. Known people: the
+    // first file again, into a new program each run.
+    // (case, first program id, a new file each run)
+    let cases = [("new people", 5000, true), ("known people", 6000, false)];
+    let mut rates = [Vec::new(), Vec::new()];
+    for ((case, programs, new_file), rates) in cases.iter().zip(&mut rates) {
+        for run in 0..RUNS {
+            let file = csv_file(if *new_file { run } else { 0 });
+            let (rate, wall) = client.upload(programs + run, &file).await?;
+            println!(
+                "{case}, run {run}: {:.1} MB in {wall:?} = {rate:.0} MB/s",
+                mb(&file)
+            );
+            rates.push(rate);
+            wall_total += wall;
+            bytes += file.len();
+        }
     }
-    // Known people: the first file again, into a new program each run.
     let file = csv_file(0);
-    let mut known = Vec::new();
-    for run in 0..RUNS {
-        let (rate, wall) = client.upload(6000 + run, &file).await?;
-        println!(
-            "known people, run {run}: {:.1} MB in {wall:?} = {rate:.0} MB/s",
-            mb(&file)
-        );
-        known.push(rate);
-        wall_total += wall;
-        bytes += file.len();
-    }
     println!("start-up: {startup:?}");
     let rows = file.lines().count() - 1;
-    for (case, rates) in [("new people", &mut fresh), ("known people", &mut known)] {
+    for ((case, _, _), rates) in cases.iter().zip(&mut rates) {
         rates.sort_by(f64::total_cmp);
         println!(
             "{case}: upload+parse+complete of {:.1} MB ({rows} rows): median {:.0} MB/s, best {:.0} MB/s, worst {:.0} MB/s",

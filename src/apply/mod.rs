@@ -107,8 +107,11 @@ pub async fn apply_job<P: Provider + 'static>(
         job: job.clone(),
         message: e.to_string(),
     };
-    let read_opts =
-        crate::source::options::read_options(&loaded.path, &spec.source).map_err(|e| setup(&e))?;
+    let FeedSetup {
+        read_opts,
+        opts,
+        kind,
+    } = feed_setup(ws, loaded).map_err(|e| setup(&e))?;
     let summary = store.show(&job)?;
     let serial = summary.as_ref().map_or(0, |s| s.serial);
     let version: feed::StateVersion = (summary.map(|s| s.lineage), serial);
@@ -135,7 +138,6 @@ pub async fn apply_job<P: Provider + 'static>(
         ));
     }
     journal.begin(store.as_mut(), &fp, serial)?;
-    let FeedSetup { opts, kind, .. } = feed_setup(ws, loaded).map_err(|e| setup(&e))?;
     let max_request_bytes = opts.max_request_bytes;
     let early = match prefeed {
         Some(p) => p.take_if(&version).await,

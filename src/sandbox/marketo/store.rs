@@ -173,8 +173,8 @@ impl Store {
         match self.by_email.first_entry(email.key) {
             Entry::Occupied(found) => (*found.get(), false),
             Entry::Vacant(slot) => {
-                let id = self.next_lead_id;
-                self.next_lead_id += 1;
+                // The email's slot is filled in the same probe that found it empty.
+                let id = Self::new_id(&mut self.next_lead_id);
                 slot.insert(id);
                 let lead = Lead {
                     id,
@@ -185,6 +185,13 @@ impl Store {
                 (id, true)
             }
         }
+    }
+
+    /// Hands out the next lead id (a field, not `self`: callers hold a borrow of the index).
+    fn new_id(next: &mut u64) -> u64 {
+        let id = *next;
+        *next += 1;
+        id
     }
 
     /// The store's shared copy of this column list.
@@ -204,8 +211,7 @@ impl Store {
 
     /// Creates a lead and returns its id.
     pub fn create_lead(&mut self, partition: &Name, fields: Fields) -> u64 {
-        let id = self.next_lead_id;
-        self.next_lead_id += 1;
+        let id = Self::new_id(&mut self.next_lead_id);
         self.insert_lead(Lead {
             id,
             partition: *partition,
