@@ -118,6 +118,13 @@ pub(crate) fn connect(path: &Path, ctx: &Ctx) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(|e| ctx.err(e))?;
     conn.busy_timeout(ctx.busy_timeout)
         .map_err(|e| ctx.err(e))?;
+    // A new state file gets 32 KB pages (an existing one keeps its own: the pragma does
+    // nothing once tables exist). A million-record commit then splits and writes a quarter
+    // as many pages as with the default 4 KB; measured with `cargo bench --bench state_load`,
+    // median of six runs: 0.91 s -> 0.69 s for 1M new records, 0.30 s -> 0.19 s for a 5 %
+    // change, loading unchanged. The cost is 32 KB per page a small journal write touches.
+    conn.execute_batch("PRAGMA page_size = 32768")
+        .map_err(|e| ctx.err(e))?;
     // journal_mode answers with a row, so it is read rather than executed. This is also the
     // first statement that reads the file, so a file that is not a database fails here.
     let mode: String = conn
