@@ -310,7 +310,12 @@ mod tests {
         assert_eq!(calls.iter().filter(|t| t.is_zero()).count(), 40);
         let window = Duration::from_secs(20);
         let busiest = (0..calls.len())
-            .map(|i| calls[i..].iter().take_while(|t| **t < calls[i] + window).count())
+            .map(|i| {
+                calls[i..]
+                    .iter()
+                    .take_while(|t| **t < calls[i] + window)
+                    .count()
+            })
             .max()
             .unwrap_or(0);
         assert!(busiest <= 80, "{busiest} calls in one 20 s window");

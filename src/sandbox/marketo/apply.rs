@@ -51,6 +51,8 @@ struct Columns {
     names: Arc<[Name]>,
     /// Every column is a lead field other than `id`: a row can become a lead as it is.
     direct: bool,
+    /// Some column is a program-member field.
+    member_fields: bool,
     /// The batch's rows, which leads created from them point at.
     rows: Arc<SharedRows>,
 }
@@ -159,10 +161,12 @@ pub fn apply(store: &mut Store, job: &Job, parsed: Parsed, format: Format) -> Ou
         names: names.clone(),
         table: rows,
     });
+    let member_fields = columns.iter().any(|c| c.scope == Scope::ProgramMember);
     let cols = Columns {
         defs: columns,
         names,
         direct,
+        member_fields,
         rows: shared.clone(),
     };
     let rows = &shared.table;
@@ -260,52 +264,64 @@ fn apply_members(
         .collect();
     store.reserve_leads(fresh.iter().flatten().count());
     // A program without members gets them all at once (see `members_of`).
-    let mut joining: Option<Vec<(u64, Member)>> = program.members.is_empty().then(Vec::new);
-    for (row, check) in verdicts(rows, flagged) {
-        let Some(warning) = report.screen(row.index(), check) else {
-            continue;
-        };
-        let member_fields = Fields::from_pairs(cols.scoped(row, Scope::ProgramMember));
-        // A row without a known lead may still find one an earlier row of the file created.
-        let lead_id = match emails.get(row.index()).copied().flatten() {
-            Some(email) => {
-                let fields = || {
-                    let made = fresh.get_mut(row.index()).and_then(Option::take);
-                    made.unwrap_or_else(|| cols.lead_fields(row))
-                };
-                let (id, created) = store.find_or_create(&email, &partition, fields);
-                if !created {
-                    cols.update(store, id, row);
+    let mut joining: Option<Vec<(u64, Member)>> = program
+        .members
+        .is_empty()
+        .then(|| Vec::with_capacity(rows.len()));
+    // Leads are found by the row's own email, so no update below changes an email's key (as
+    // `Store::creating` requires).
+    store.creating(&emails, |store, new| {
+        for (row, check) in verdicts(rows, flagged) {
+            let Some(warning) = report.screen(row.index(), check) else {
+                continue;
+            };
+            let member_fields = if cols.member_fields {
+                Fields::from_pairs(cols.scoped(row, Scope::ProgramMember))
+            } else {
+                Fields::default()
+            };
+            // A row without a known lead may still find one an earlier row of the file created.
+            let lead_id = match emails.get(row.index()).copied().flatten() {
+                Some(email) => {
+                    let fields = || {
+                        let made = fresh.get_mut(row.index()).and_then(Option::take);
+                        made.unwrap_or_else(|| cols.lead_fields(row))
+                    };
+                    let (id, created) =
+                        store.find_or_create(row.index(), &email, new, &partition, fields);
+                    if !created {
+                        cols.update(store, id, row);
+                    }
+                    id
                 }
-                id
+                // Screened out above (program members need an email); kept for safety.
+                None => store.create_lead(&partition, cols.lead_fields(row)),
+            };
+            match &mut joining {
+                Some(list) => list.push((lead_id, new_member(status, &member_fields))),
+                None => {
+                    let member = program.members.entry(lead_id).or_insert_with(|| Member {
+                        status,
+                        fields: Fields::default(),
+                    });
+                    // One-way progression: a member already further along keeps its status.
+                    if member.status != status
+                        && program
+                            .statuses
+                            .iter()
+                            .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
+                            <= new_rank
+                    {
+                        member.status = status;
+                    }
+                    if let Some(merged) = member.fields.merged(member_fields.iter()) {
+                        member.fields = merged;
+                    }
+                }
             }
-            // Screened out above (program members need an email); kept for safety.
-            None => store.create_lead(&partition, cols.lead_fields(row)),
-        };
-        match &mut joining {
-            Some(list) => list.push((lead_id, new_member(status, &member_fields))),
-            None => {
-                let member = program.members.entry(lead_id).or_insert_with(|| Member {
-                    status,
-                    fields: Fields::default(),
-                });
-                // One-way progression: a member already further along keeps its status.
-                if member.status != status
-                    && program
-                        .statuses
-                        .iter()
-                        .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
-                        <= new_rank
-                {
-                    member.status = status;
-                }
-                if let Some(merged) = member.fields.merged(member_fields.iter()) {
-                    member.fields = merged;
-                }
-            }
+            report.imported(row.index(), warning);
         }
-        report.imported(row.index(), warning);
-    }
+    });
     if let Some(list) = joining {
         program.members = members_of(list);
     }

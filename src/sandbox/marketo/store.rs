@@ -2,13 +2,12 @@
 //! ordered statuses and members, static lists, partitions and custom fields. Pure data and its
 //! invariants; no HTTP, no batches.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::marketo::email_index::{EmailIndex, EmailKey};
+use crate::sandbox::marketo::email_index::{EmailIndex, EmailKey, first_positions};
 use crate::sandbox::marketo::fields::FieldDef;
 pub use crate::sandbox::marketo::leads::LeadMap;
 pub use crate::sandbox::marketo::record::{Fields, Name};
@@ -21,6 +20,16 @@ pub const DEFAULT_PARTITION: &str = "Default";
 pub struct EmailMatch {
     key: EmailKey,
     pub lead: Option<u64>,
+}
+
+/// The leads one batch creates, by row: see [`Store::creating`].
+pub struct NewLeads {
+    /// For each row with an email no lead had: the first such row with the same email.
+    first: Vec<u32>,
+    /// For such a first row: the lead made for it, once made.
+    made: Vec<Option<u64>>,
+    /// The new leads' index entries.
+    created: Vec<(EmailKey, u64)>,
 }
 
 /// A person. `fields` holds REST API names to values, `email` included.
@@ -131,60 +140,99 @@ impl Store {
     }
 
     /// For each of many emails: its index key and the oldest lead that has it (`None` for an
-    /// empty email). Large batches are looked up on two threads: the lookups only read, and
-    /// each mostly waits on a cache miss.
+    /// empty email). The keys of a large batch are worked out on two threads, and the index
+    /// is read table by table (see `EmailIndex::first_many`).
     pub fn match_emails(&self, emails: &[&str]) -> Vec<Option<EmailMatch>> {
-        let one = |e: &&str| match e.trim() {
+        let key = |e: &&str| match e.trim() {
             "" => None,
-            e => {
-                let key = EmailKey::of(e);
-                let lead = self.by_email.first(key);
-                Some(EmailMatch { key, lead })
-            }
+            e => Some(EmailKey::of(e)),
         };
-        if emails.len() < 20_000 {
-            return emails.iter().map(one).collect();
-        }
-        let (a, b) = emails.split_at(emails.len() / 2);
-        std::thread::scope(|scope| {
-            let second = scope.spawn(|| b.iter().map(one).collect::<Vec<_>>());
-            let mut found: Vec<Option<EmailMatch>> = a.iter().map(one).collect();
-            match second.join() {
-                Ok(rest) => found.extend(rest),
-                // The thread cannot panic (lookups only); if it did, look up here.
-                Err(_) => found.extend(b.iter().map(one)),
-            }
-            found
-        })
+        let keys: Vec<Option<EmailKey>> = if emails.len() < 20_000 {
+            emails.iter().map(key).collect()
+        } else {
+            let (a, b) = emails.split_at(emails.len() / 2);
+            std::thread::scope(|scope| {
+                let second = scope.spawn(|| b.iter().map(key).collect::<Vec<_>>());
+                let mut keys: Vec<Option<EmailKey>> = a.iter().map(key).collect();
+                match second.join() {
+                    Ok(rest) => keys.extend(rest),
+                    // Hashing cannot panic; if the thread did, hash here.
+                    Err(_) => keys.extend(b.iter().map(key)),
+                }
+                keys
+            })
+        };
+        let leads = self.by_email.first_many(&keys);
+        keys.into_iter()
+            .zip(leads)
+            .map(|(key, lead)| key.map(|key| EmailMatch { key, lead }))
+            .collect()
     }
 
-    /// The oldest lead with the matched email (one created since the match, by an earlier
-    /// row of the same file, included), or a new lead with `fields`, whose email must be the
-    /// matched one. `true` when the lead was created.
+    /// Runs `f` with the [`NewLeads`] of a batch whose rows' emails are `matches` (from
+    /// `match_emails`), for `find_or_create`; then adds the leads it created to the email
+    /// index all at once, table by table (`EmailIndex::insert_new`). Rows of one file that
+    /// share a new email are paired up front (`first_positions`), so a row finds the lead an
+    /// earlier row created without a probe into the whole index.
+    ///
+    /// Inside `f`, the index does not know the new leads yet: only `find_or_create` may look
+    /// leads up by email, and no lead's email may change key.
+    pub fn creating<R>(
+        &mut self,
+        matches: &[Option<EmailMatch>],
+        f: impl FnOnce(&mut Store, &mut NewLeads) -> R,
+    ) -> R {
+        let keys: Vec<Option<EmailKey>> = matches.iter().map(|m| m.map(|m| m.key)).collect();
+        let unmatched = |i: usize| {
+            matches
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|m| m.lead.is_none())
+        };
+        let mut new = NewLeads {
+            first: first_positions(&keys, unmatched),
+            made: vec![None; matches.len()],
+            created: Vec::new(),
+        };
+        let result = f(self, &mut new);
+        self.by_email.insert_new(new.created);
+        result
+    }
+
+    /// The oldest lead with row `row`'s email `email` (one an earlier row of the batch created
+    /// included), or a new lead with `fields`. `true` when the lead was created. `row` indexes
+    /// the matches given to `creating`.
     pub fn find_or_create(
         &mut self,
+        row: usize,
         email: &EmailMatch,
+        new: &mut NewLeads,
         partition: &Name,
         fields: impl FnOnce() -> Fields,
     ) -> (u64, bool) {
         if let Some(id) = email.lead {
             return (id, false);
         }
-        match self.by_email.first_entry(email.key) {
-            Entry::Occupied(found) => (*found.get(), false),
-            Entry::Vacant(slot) => {
-                // The email's slot is filled in the same probe that found it empty.
-                let id = Self::new_id(&mut self.next_lead_id);
-                slot.insert(id);
-                let lead = Lead {
-                    id,
-                    partition: *partition,
-                    fields: fields(),
-                };
-                self.leads.insert(id, lead);
-                (id, true)
-            }
+        let first = match new.first.get(row) {
+            Some(&f) if f != u32::MAX => f as usize,
+            _ => row,
+        };
+        if let Some(Some(id)) = new.made.get(first) {
+            return (*id, false);
         }
+        let id = Self::new_id(&mut self.next_lead_id);
+        if let Some(slot) = new.made.get_mut(first) {
+            *slot = Some(id);
+        }
+        new.created.push((email.key, id));
+        let lead = Lead {
+            id,
+            partition: *partition,
+            fields: fields(),
+        };
+        self.leads.insert(id, lead);
+        (id, true)
     }
 
     /// Hands out the next lead id (a field, not `self`: callers hold a borrow of the index).
