@@ -449,4 +449,45 @@ mod tests {
         assert_eq!(five.get("city").map(String::as_str), Some("Oslo"));
         assert_eq!(five.get("tier").map(String::as_str), Some("B"));
     }
+
+    #[test]
+    fn rows_sharing_a_new_email_make_one_lead_and_the_index_learns_it() {
+        let mut store = Store::default();
+        let known = store.create_lead(
+            &Name::from(DEFAULT_PARTITION),
+            Fields::from_pairs([(&Name::from("email"), "known@x.org")].into_iter()),
+        );
+        let file = "email,firstName\n\
+                    ,NoEmail\n\
+                    new@x.org,First\n\
+                    known@x.org,Known\n\
+                    NEW@x.org,Again\n\
+                    other@x.org,Other\n";
+        let parsed = crate::sandbox::marketo::parse::parse(
+            file.as_bytes(),
+            Format::Csv,
+            crate::sandbox::marketo::parse::FileKind::ProgramMembers,
+            &[],
+        )
+        .unwrap();
+        let job = Job::ProgramMembers {
+            program_id: 7,
+            status: "Registered".into(),
+        };
+        let outcome = apply(&mut store, &job, parsed, Format::Csv);
+        assert_eq!((outcome.processed, outcome.failed), (4, 1), "{outcome:?}");
+        let new = store.leads_by_email("new@x.org");
+        let other = store.leads_by_email("Other@X.org");
+        assert_eq!(new.len(), 1, "one lead for both rows");
+        assert_eq!(
+            (new[0], other[0]),
+            (known + 1, known + 2),
+            "ids in file order"
+        );
+        assert_eq!(store.leads_by_email("known@x.org"), [known]);
+        let members: Vec<u64> = store.programs[&7].members.keys().copied().collect();
+        assert_eq!(members, [known, known + 1, known + 2]);
+        let first = store.leads.get(&new[0]).unwrap().fields.to_map();
+        assert_eq!(first.get("firstName").map(String::as_str), Some("Again"));
+    }
 }
