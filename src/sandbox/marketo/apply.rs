@@ -299,25 +299,7 @@ fn apply_members(
             };
             match &mut joining {
                 Some(list) => list.push((lead_id, new_member(status, &member_fields))),
-                None => {
-                    let member = program.members.entry(lead_id).or_insert_with(|| Member {
-                        status,
-                        fields: Fields::default(),
-                    });
-                    // One-way progression: a member already further along keeps its status.
-                    if member.status != status
-                        && program
-                            .statuses
-                            .iter()
-                            .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
-                            <= new_rank
-                    {
-                        member.status = status;
-                    }
-                    if let Some(merged) = member.fields.merged(member_fields.iter()) {
-                        member.fields = merged;
-                    }
-                }
+                None => join(&mut program, lead_id, (status, new_rank), &member_fields),
             }
             report.imported(row.index(), warning);
         }
@@ -326,6 +308,27 @@ fn apply_members(
         program.members = members_of(list);
     }
     store.programs.insert(program_id, program);
+}
+
+/// Makes the lead a member of a program that has members, or moves its membership on (one
+/// way: a member already further along keeps its status) and merges the fields.
+fn join(program: &mut Program, lead: u64, (status, rank): (Name, Option<usize>), fields: &Fields) {
+    let member = program.members.entry(lead).or_insert_with(|| Member {
+        status,
+        fields: Fields::default(),
+    });
+    if member.status != status
+        && program
+            .statuses
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(member.status.as_str()))
+            <= rank
+    {
+        member.status = status;
+    }
+    if let Some(merged) = member.fields.merged(fields.iter()) {
+        member.fields = merged;
+    }
 }
 
 /// A membership as a first import makes it.
