@@ -623,3 +623,58 @@ fn a_full_import_queue_is_waited_on_not_failed() {
         Some(25)
     );
 }
+
+#[test]
+fn rejects_the_failures_file_cannot_tie_to_a_record_keep_the_whole_job_pending() {
+    // Marketo's failures file names rows by email; this spec's key is another column, so the
+    // rejected row cannot be told apart: none of the job's records may be committed.
+    let sb = Sandbox::start(&[]);
+    let dir = project();
+    std::fs::write(
+        dir.path().join("specs/data/by-id.csv"),
+        "id,email,score\nc1,ok@example.org,10\nc2,bad@example.org,not-a-number\nc3,fine@example.org,3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("specs/by-id.yaml"),
+        r#"version: 1
+job: members-by-id
+target:
+  provider: marketo
+  object: program_members
+  connection: sandbox
+  program_id: 1040
+  program_member_status: Registered
+source:
+  path: data/by-id.csv
+key: "{{ row.id }}"
+record:
+  email: "{{ row.email }}"
+  leadScore: "{{ row.score }}"
+polling:
+  interval: 50ms
+"#,
+    )
+    .unwrap();
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["apply", "--auto-approve", "specs/by-id.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", all(&o));
+    let o = bulkspec(dir.path(), Some(&sb), &["report", "members-by-id"]);
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(report.lines().count(), 1 + 1, "{report}");
+    assert!(report.contains("bad@example.org"), "{report}");
+    assert!(report.contains("stay pending"), "{report}");
+    let o = bulkspec(
+        dir.path(),
+        Some(&sb),
+        &["--format", "json", "plan", "specs/by-id.yaml"],
+    );
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        plan["jobs"][0]["records"]["add"], 3,
+        "every record of the job stays pending: {plan}"
+    );
+}

@@ -10,10 +10,16 @@ use crate::providers::{RejectAt, RemoteReject};
 use crate::state::Reject;
 
 /// Marks the rejected records of one remote job. Returns the rejects with source lines; sets
-/// `rejected[i]` for each rejected record. Rejects that match no record are reported with line 0.
+/// `rejected[i]` for each rejected record.
+///
+/// A reject that matches no sent record (a failures file names rows by a column the spec's
+/// key is not made of) is reported with line 0, and then every record of the job is marked:
+/// which one it meant is unknown, and committing it as accepted would lose it for good, while
+/// keeping the job's records pending only sends them again (imports upsert).
 pub fn map(records: &[SentRecord], remote: &[RemoteReject], rejected: &mut [bool]) -> Vec<Reject> {
     let mut by_hash: Option<HashMap<u64, usize>> = None;
     let mut out = Vec::with_capacity(remote.len());
+    let mut unmatched = false;
     for r in remote {
         let idx = match &r.at {
             RejectAt::Index(i) => usize::try_from(*i).ok().filter(|i| *i < records.len()),
@@ -48,17 +54,23 @@ pub fn map(records: &[SentRecord], remote: &[RemoteReject], rejected: &mut [bool
                     RejectAt::Key(k) => k.clone(),
                     RejectAt::Index(i) => format!("#{i}"),
                 };
+                unmatched = true;
                 out.push(Reject {
                     line: 0,
                     key,
                     code: r.code.clone(),
                     reason: format!(
-                        "{} (the row could not be matched to a sent record)",
-                        r.reason
+                        "{} (the row could not be matched to a sent record, so the {} records of \
+                         its remote job stay pending and the next apply sends them again)",
+                        r.reason,
+                        records.len()
                     ),
                 });
             }
         }
+    }
+    if unmatched {
+        rejected.iter_mut().for_each(|r| *r = true);
     }
     out
 }
@@ -111,10 +123,17 @@ mod tests {
             },
         ];
         let mut rejected = vec![false; 3];
-        let out = map(&records, &remote, &mut rejected);
+        let out = map(&records, &remote[..2], &mut rejected);
         assert_eq!(rejected, vec![false, true, true]);
         assert_eq!((out[0].line, out[0].key.as_str()), (5, "c@x.org"));
         assert_eq!((out[1].line, out[1].key.as_str()), (3, "B@x.org"));
-        assert_eq!(out[2].line, 0);
+
+        // A reject naming no sent record: none of the job's records counts as accepted.
+        let mut rejected = vec![false; 3];
+        let out = map(&records, &remote, &mut rejected);
+        assert_eq!(rejected, vec![true, true, true]);
+        assert_eq!(out.len(), 3, "the real rejects only are reported");
+        assert_eq!((out[2].line, out[2].key.as_str()), (0, "zz"));
+        assert!(out[2].reason.contains("stay pending"), "{}", out[2].reason);
     }
 }
