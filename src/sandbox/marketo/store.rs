@@ -121,11 +121,12 @@ impl Store {
     /// Rebuilds derived indexes after deserializing.
     pub fn reindex(&mut self) {
         self.by_email.clear();
-        for lead in self.leads.values() {
-            if let Some(key) = lead.fields.get("email").map(EmailKey::of) {
-                self.by_email.push(key, lead.id);
-            }
-        }
+        // In id order, so a shared email's oldest lead comes first.
+        let entries = self.leads.values().filter_map(|lead| {
+            let key = lead.fields.get("email").map(EmailKey::of)?;
+            Some((key, lead.id))
+        });
+        self.by_email.insert_new(entries);
     }
 
     /// Makes room for `n` new leads. Only the leads not found are counted: re-importing known
@@ -312,5 +313,27 @@ impl Store {
         self.partitions
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restored_store_finds_leads_by_email_oldest_first() {
+        let mut store = Store::default();
+        let email = Name::from("email");
+        let partition = Name::from(DEFAULT_PARTITION);
+        let lead = |e: &str| Fields::from_pairs([(&email, e)].into_iter());
+        let a = store.create_lead(&partition, lead("shared@x.org"));
+        let b = store.create_lead(&partition, lead("own@x.org"));
+        let c = store.create_lead(&partition, lead("Shared@X.org"));
+        let json = serde_json::to_string(&store).unwrap();
+        let mut back: Store = serde_json::from_str(&json).unwrap();
+        back.reindex();
+        assert_eq!(back.leads_by_email("shared@x.org"), [a, c]);
+        assert_eq!(back.leads_by_email("OWN@x.org"), [b]);
+        assert!(back.leads_by_email("nobody@x.org").is_empty());
     }
 }
