@@ -11,6 +11,9 @@ use crate::state::{JournalEntry, StateError, StateStore, StepStatus};
 
 /// The step that closes a run.
 pub const COMMIT: &str = "commit";
+/// Finished runs whose journal an apply keeps (for `state show` and `status`); older ones are
+/// pruned when a run commits.
+pub const KEEP_RUNS: u32 = 20;
 /// The step that opens a run (its details hold the fingerprint and start serial).
 pub const RUN: &str = "run";
 

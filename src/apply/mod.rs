@@ -326,6 +326,11 @@ fn commit(
         json!({"accepted": accepted.len(), "rejected": rejects.len()}),
         None,
     )?;
+    // The run is committed: older finished runs are history nobody resumes. A failure here
+    // costs only space, so it does not fail the apply.
+    if let Err(e) = store.prune_journal(job, journal::COMMIT, journal::KEEP_RUNS) {
+        tracing::warn!(job = %job, "could not prune the journal: {e}");
+    }
     Ok(JobResult {
         job: job.clone(),
         sent: out.sent.len() as u64,

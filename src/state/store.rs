@@ -68,6 +68,11 @@ pub trait StateStore: Send {
     /// The job's journal, in the order the steps were first written.
     fn journal(&mut self, job: &str) -> Result<Vec<JournalEntry>>;
 
+    /// Forgets the entries of finished runs (those whose `closing_step` is done) other than
+    /// the `keep_runs` most recently written runs; unfinished runs are always kept. Returns
+    /// how many entries were removed.
+    fn prune_journal(&mut self, job: &str, closing_step: &str, keep_runs: u32) -> Result<u64>;
+
     /// Takes the job's lock, or fails at once with `StateError::Locked` when a live lease is
     /// held. An expired lease is taken over. The guard renews the lease until dropped.
     fn acquire_lock(

@@ -28,6 +28,7 @@ impl Db {
 
 crate::conformance_tests!(Some(Db::new());
     migrations_idempotent, lineage_and_serial, records_round_trip, records_100k, journal_round_trip,
+    journal_prunes_finished_runs,
     rejects_round_trip, list_and_rm, lock_contention, lease_expiry_takeover, heartbeat_keeps_lease,
     forced_unlock, concurrent_acquirers,
 );

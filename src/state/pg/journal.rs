@@ -87,6 +87,33 @@ pub fn put(client: &mut Client, ctx: &Ctx, job: &str, e: &JournalEntry) -> Resul
     tx.commit().map_err(|e| ctx.err(e))
 }
 
+pub fn prune(
+    client: &mut Client,
+    ctx: &Ctx,
+    job: &str,
+    closing_step: &str,
+    keep_runs: u32,
+) -> Result<u64> {
+    let Some(id) = job_id(client, ctx, job)? else {
+        return Ok(0);
+    };
+    client
+        .execute(
+            "DELETE FROM bulkspec_journal WHERE job_id = $1
+               AND run IN (SELECT run FROM bulkspec_journal
+                           WHERE job_id = $1 AND step = $2 AND status = $3)
+               AND run NOT IN (SELECT run FROM bulkspec_journal WHERE job_id = $1
+                               GROUP BY run ORDER BY max(seq) DESC LIMIT $4)",
+            &[
+                &id,
+                &closing_step,
+                &StepStatus::Done.as_str(),
+                &i64::from(keep_runs),
+            ],
+        )
+        .map_err(|e| ctx.err(e))
+}
+
 pub fn list(client: &mut Client, ctx: &Ctx, job: &str) -> Result<Vec<JournalEntry>> {
     let Some(id) = job_id(client, ctx, job)? else {
         return Ok(Vec::new());

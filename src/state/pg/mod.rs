@@ -221,6 +221,10 @@ impl StateStore for PostgresStore {
         off_async(|| journal::list(&mut self.client, &self.ctx, job))
     }
 
+    fn prune_journal(&mut self, job: &str, closing_step: &str, keep_runs: u32) -> Result<u64> {
+        off_async(|| journal::prune(&mut self.client, &self.ctx, job, closing_step, keep_runs))
+    }
+
     fn acquire_lock(
         &mut self,
         job: &str,

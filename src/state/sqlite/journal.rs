@@ -85,6 +85,28 @@ pub fn put(conn: &mut Connection, ctx: &Ctx, job: &str, e: &JournalEntry) -> Res
     tx.commit().map_err(|e| ctx.err(e))
 }
 
+pub fn prune(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    job: &str,
+    closing_step: &str,
+    keep_runs: u32,
+) -> Result<u64> {
+    let Some(id) = job_id(conn, ctx, job)? else {
+        return Ok(0);
+    };
+    let removed = conn
+        .execute(
+            "DELETE FROM journal WHERE job_id = ?1
+               AND run IN (SELECT run FROM journal WHERE job_id = ?1 AND step = ?2 AND status = ?3)
+               AND run NOT IN (SELECT run FROM journal WHERE job_id = ?1
+                               GROUP BY run ORDER BY max(seq) DESC LIMIT ?4)",
+            params![id, closing_step, StepStatus::Done.as_str(), keep_runs],
+        )
+        .map_err(|e| ctx.err(e))?;
+    Ok(removed as u64)
+}
+
 pub fn list(conn: &Connection, ctx: &Ctx, job: &str) -> Result<Vec<JournalEntry>> {
     let Some(id) = job_id(conn, ctx, job)? else {
         return Ok(Vec::new());

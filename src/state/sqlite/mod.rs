@@ -195,6 +195,10 @@ impl StateStore for SqliteStore {
         journal::list(&self.conn, &self.ctx, job)
     }
 
+    fn prune_journal(&mut self, job: &str, closing_step: &str, keep_runs: u32) -> Result<u64> {
+        journal::prune(&mut self.conn, &self.ctx, job, closing_step, keep_runs)
+    }
+
     fn acquire_lock(
         &mut self,
         job: &str,

@@ -183,6 +183,35 @@ pub fn journal_round_trip(open: Open) {
     assert!(s.journal("other").unwrap().is_empty());
 }
 
+pub fn journal_prunes_finished_runs(open: Open) {
+    let mut s = open();
+    let put = |s: &mut Box<dyn StateStore>, job: &str, run: &str, step: &str, status| {
+        s.journal_put(job, &entry(run, step, status, 0)).unwrap();
+    };
+    // r0: an old run that never finished; r1..r5 finished; r6 running now.
+    put(&mut s, "job", "r0", "upload/1", StepStatus::Started);
+    for run in ["r1", "r2", "r3", "r4", "r5"] {
+        put(&mut s, "job", run, "upload/1", StepStatus::Done);
+        put(&mut s, "job", run, "commit", StepStatus::Done);
+    }
+    put(&mut s, "job", "r6", "upload/1", StepStatus::Started);
+    put(&mut s, "other", "r1", "commit", StepStatus::Done);
+    assert_eq!(s.prune_journal("job", "commit", 2).unwrap(), 8);
+    let runs: Vec<String> = open()
+        .journal("job")
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}:{}", e.run, e.step))
+        .collect();
+    assert_eq!(
+        runs,
+        ["r0:upload/1", "r5:upload/1", "r5:commit", "r6:upload/1"]
+    );
+    assert_eq!(s.journal("other").unwrap().len(), 1, "other jobs untouched");
+    assert_eq!(s.prune_journal("job", "commit", 2).unwrap(), 0);
+    assert_eq!(s.prune_journal("nobody", "commit", 2).unwrap(), 0);
+}
+
 pub fn rejects_round_trip(open: Open) {
     let mut s = open();
     assert!(s.rejects("job").unwrap().is_empty());
