@@ -245,6 +245,33 @@ fn bad_sources_are_clear_errors() {
 }
 
 #[test]
+fn a_job_that_cannot_be_planned_never_reads_as_no_changes() {
+    let dir = project();
+    record_state(dir.path(), "specs/webinar-members.yaml");
+    let csv = dir.path().join("specs/data/webinar-attendees.csv");
+    std::fs::write(&csv, "email;first_name;last_name;company\na@x.org;A;B;C\n").unwrap();
+    let o = bulkspec(dir.path(), &["plan", "specs/webinar-members.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(!all(&o).contains("No changes"), "{}", all(&o));
+    assert!(
+        stdout(&o).contains("1 job(s) could not be planned"),
+        "{}",
+        all(&o)
+    );
+    let o = bulkspec(
+        dir.path(),
+        &["--format", "markdown", "plan", "specs/webinar-members.yaml"],
+    );
+    let md = stdout(&o);
+    assert!(md.contains(":x: **1 job(s) could not be planned**"), "{md}");
+    assert!(
+        md.contains("first_name"),
+        "the error is in the comment: {md}"
+    );
+    assert!(!md.contains("No changes"), "{md}");
+}
+
+#[test]
 fn markdown_stays_under_the_comment_limit() {
     let dir = project();
     let csv = dir.path().join("specs/data/webinar-attendees.csv");

@@ -484,6 +484,29 @@ fn invalid_json_and_non_objects_name_line_and_column() {
 }
 
 #[test]
+fn broken_leading_lines_are_row_errors_and_the_first_object_gives_the_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = "{\"k\": \n[1]\n{\"k\":\"v\",\"n\":2}\n{\"k\":\"w\"}\n";
+    let path = write(dir.path(), "lead.jsonl", data.as_bytes());
+    let mut reader = SourceReader::open(&ReadOptions::new(path, Format::Jsonl)).unwrap();
+    assert_eq!(reader.headers(), ["k", "n"]);
+    let e = reader.next_row().err().unwrap();
+    assert!(matches!(e, SourceError::InvalidJson { line: 1, .. }), "{e}");
+    let e = reader.next_row().err().unwrap();
+    assert!(matches!(e, SourceError::NotAnObject { line: 2, .. }), "{e}");
+    assert_eq!(reader.next_row().unwrap().map(|r| r.line()), Some(3));
+    assert_eq!(reader.next_row().unwrap().map(|r| r.line()), Some(4));
+    assert!(reader.next_row().unwrap().is_none());
+
+    // Nothing but broken lines: not JSON Lines at all, refused as a whole at the first one.
+    let path = write(dir.path(), "none.jsonl", b"not json\n{\"k\":\n");
+    let e = SourceReader::open(&ReadOptions::new(path, Format::Jsonl))
+        .err()
+        .unwrap();
+    assert!(matches!(e, SourceError::InvalidJson { line: 1, .. }), "{e}");
+}
+
+#[test]
 fn missing_columns_are_all_reported_with_did_you_mean() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(

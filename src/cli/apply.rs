@@ -69,7 +69,7 @@ pub fn run(cx: &Context, args: &ApplyArgs) -> Exit {
     };
     // In JSON the plan goes out with the results, as one document.
     if cx.out.format != crate::output::Format::Json {
-        cx.out.plan(&plan);
+        cx.out.plan(&plan, &[]);
     }
     if plan.summary.guard_violations > 0 {
         cx.out

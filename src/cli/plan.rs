@@ -46,7 +46,8 @@ pub fn run(cx: &Context, args: &PlanArgs) -> Exit {
         cx.out.error(&format!("error: {e}\n"));
         exit = Exit::Error;
     }
-    cx.out.plan(&plan);
+    let failed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    cx.out.plan(&plan, &failed);
     if let Some(out) = &args.out
         && exit == Exit::Ok
     {

@@ -134,15 +134,17 @@ impl Output {
         }
     }
 
-    /// Prints a plan in the chosen format.
-    pub fn plan(&self, plan: &crate::plan::Plan) {
+    /// Prints a plan in the chosen format. `failed` are the errors of the jobs that could not
+    /// be planned (printed on stderr already): the plan must not read as complete without
+    /// them, least of all in a pull-request comment.
+    pub fn plan(&self, plan: &crate::plan::Plan, failed: &[String]) {
         match self.format {
             Format::Json => match serde_json::to_value(plan) {
                 Ok(v) => self.json(&v),
                 Err(e) => self.error(&format!("error: cannot serialize the plan: {e}\n")),
             },
-            Format::Markdown => self.stdout(&plan_markdown::render(plan)),
-            Format::Human => self.stdout(&plan_human::render(plan, self.color)),
+            Format::Markdown => self.stdout(&plan_markdown::render(plan, failed)),
+            Format::Human => self.stdout(&plan_human::render(plan, failed.len(), self.color)),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::plan::model::{JobPlan, Plan};
 /// Keys listed per class.
 const KEYS_SHOWN: usize = 10;
 
-pub fn render(plan: &Plan, color: bool) -> String {
+pub fn render(plan: &Plan, failed: usize, color: bool) -> String {
     let mut out = String::new();
     for job in &plan.jobs {
         render_job(&mut out, job, color);
@@ -38,7 +38,13 @@ pub fn render(plan: &Plan, color: bool) -> String {
             String::new()
         },
     );
-    if !s.changes {
+    if failed > 0 {
+        let _ = writeln!(
+            out,
+            "{} {failed} job(s) could not be planned (errors above); this plan leaves them out.",
+            paint("Incomplete:", Tone::Remove, color)
+        );
+    } else if !s.changes {
         let _ = writeln!(out, "No changes. The targets match the sources.");
     }
     out

@@ -8,15 +8,15 @@ use crate::plan::model::{JobPlan, Plan};
 /// GitHub refuses comments above 65,536 characters; stay well below.
 pub const MAX_CHARS: usize = 60_000;
 
-pub fn render(plan: &Plan) -> String {
+pub fn render(plan: &Plan, failed: &[String]) -> String {
     for detail in [Detail::Full, Detail::NoKeys, Detail::SummaryOnly] {
-        let text = render_with(plan, detail);
+        let text = render_with(plan, failed, detail);
         if text.chars().count() <= MAX_CHARS {
             return text;
         }
     }
     // Even the summary table is too long (thousands of jobs): cut it.
-    let mut text: String = render_with(plan, Detail::SummaryOnly)
+    let mut text: String = render_with(plan, failed, Detail::SummaryOnly)
         .chars()
         .take(MAX_CHARS - 200)
         .collect();
@@ -31,10 +31,21 @@ enum Detail {
     SummaryOnly,
 }
 
-fn render_with(plan: &Plan, detail: Detail) -> String {
+fn render_with(plan: &Plan, failed: &[String], detail: Detail) -> String {
     let mut out = String::new();
     let s = &plan.summary;
     let _ = writeln!(out, "### bulkspec plan\n");
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            ":x: **{} job(s) could not be planned**; this plan leaves them out:\n",
+            failed.len()
+        );
+        for e in failed.iter().take(20) {
+            let _ = writeln!(out, "- `{}`", e.replace('`', "'"));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "**{}** job(s): **{}** to add, **{}** to change, {} unchanged, **{}** to remove, {} invalid{}\n",
@@ -94,7 +105,7 @@ fn render_with(plan: &Plan, detail: Detail) -> String {
             "- :grey_question: `{o}` is in the state but has no spec: left alone."
         );
     }
-    if !s.changes {
+    if !s.changes && failed.is_empty() {
         let _ = writeln!(out, "No changes. The targets match the sources.");
     }
     out

@@ -24,8 +24,14 @@ pub(crate) struct Jsonl {
     headers: Vec<String>,
     /// The first row was read by `open` (for `headers`) and is still to be returned.
     pending: bool,
+    /// Broken lines `open` passed over before the first object, returned first as row errors.
+    skipped: std::collections::VecDeque<SourceError>,
     done: bool,
 }
+
+/// Broken lines `open` passes over looking for the first object: beyond that, the file is not
+/// JSON Lines (or not this encoding) and is refused as a whole.
+const MAX_LEADING_BROKEN: usize = 100;
 
 impl Jsonl {
     pub(crate) fn open(opened: Opened) -> Result<Self, SourceError> {
@@ -38,12 +44,24 @@ impl Jsonl {
             line: 0,
             headers: Vec::new(),
             pending: true,
+            skipped: std::collections::VecDeque::new(),
             done: false,
         };
-        if !this.read_object()? {
-            return Err(SourceError::EmptyFile {
-                path: this.ctx.path.clone(),
-            });
+        // A broken line is one invalid row wherever it is, the first line included: the
+        // headers come from the first object instead.
+        loop {
+            match this.read_object() {
+                Ok(true) => break,
+                Ok(false) => {
+                    return Err(this.skipped.pop_front().unwrap_or(SourceError::EmptyFile {
+                        path: this.ctx.path.clone(),
+                    }));
+                }
+                Err(e) if e.is_row_error() && this.skipped.len() < MAX_LEADING_BROKEN => {
+                    this.skipped.push_back(e);
+                }
+                Err(e) => return Err(this.skipped.pop_front().unwrap_or(e)),
+            }
         }
         this.headers = this.object.keys().cloned().collect();
         Ok(this)
@@ -57,6 +75,9 @@ impl Jsonl {
     /// The next row. [`SourceError::InvalidJson`] and [`SourceError::NotAnObject`] leave the
     /// reader usable (the line was consumed); after any other error the reader is finished.
     pub(crate) fn next_row(&mut self) -> Result<Option<Row<'_>>, SourceError> {
+        if let Some(e) = self.skipped.pop_front() {
+            return Err(e);
+        }
         if self.pending {
             self.pending = false;
         } else if !self.read_object()? {
