@@ -677,4 +677,15 @@ polling:
         plan["jobs"][0]["records"]["add"], 3,
         "every record of the job stays pending: {plan}"
     );
+    // The plan says why, before anyone applies.
+    let warned = plan["jobs"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| {
+            w.as_str()
+                .unwrap()
+                .contains("names rejected rows by `email` only")
+        });
+    assert!(warned, "{plan}");
 }

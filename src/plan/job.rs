@@ -180,6 +180,13 @@ fn warnings(spec: &Spec, diff: &DiffResult, opts: &PlanOptions) -> Vec<String> {
             diff.removed.len()
         ));
     }
+    if let Some(column) = unmatched_reject_column(spec)
+        && diff.add + diff.change > 0
+    {
+        w.push(format!(
+            "Marketo names rejected rows by `{column}` only and this job's key is not the `{column}` value: a remote job with any reject keeps all its records pending, to be sent again (key the job by `{column}` to retry only the rejected rows)"
+        ));
+    }
     if let Target::TransactionalData(_) = &spec.target
         && diff.add + diff.change > 0
     {
@@ -192,6 +199,27 @@ fn warnings(spec: &Spec, diff: &DiffResult, opts: &PlanOptions) -> Vec<String> {
         w.push("this plan is destructive: apply needs --allow-destructive or guard.allow_destructive: true".into());
     }
     w
+}
+
+/// The column Marketo's failures files name rows by (email, or the leads' lookup field), when
+/// the job's key is not made the same way, so a reject cannot be tied to one record.
+fn unmatched_reject_column(spec: &Spec) -> Option<String> {
+    let column = match &spec.target {
+        Target::ProgramMembers(_) => "email".to_owned(),
+        Target::Leads(_) => spec
+            .match_on
+            .as_ref()
+            .and_then(|m| m.field.clone())
+            .unwrap_or_else(|| "email".into()),
+        _ => return None,
+    };
+    let squash = |t: &str| t.split_whitespace().collect::<String>();
+    let same = spec
+        .record
+        .get(&column)
+        .and_then(Value::as_str)
+        .is_some_and(|t| squash(t) == squash(&spec.key));
+    (!same).then_some(column)
 }
 
 /// Keeps a sample of keys, the first invalid rows and (with --show-values) some records.
