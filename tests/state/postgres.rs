@@ -164,3 +164,53 @@ fn postgres_wrong_password_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// The throwaway CA of the test server (`.ci/pg-start` makes one when openssl is there);
+/// required under CI=true, like the server.
+fn server_ca() -> Option<String> {
+    match std::env::var("BULKSPEC_TEST_PG_CA") {
+        Ok(ca) if !ca.is_empty() => Some(ca),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("BULKSPEC_TEST_PG_CA is not set under CI: .ci/pg-start makes it with openssl")
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn postgres_sessions_are_encrypted_as_sslmode_says() {
+    let Some(db) = Db::new() else { return };
+    let Some(ca) = server_ca() else { return };
+    let encrypted = |extra: &str| -> Result<bool, StateError> {
+        let mut store = PostgresStore::open(&format!("{}&{extra}", db.url()))?;
+        store.session_encrypted()
+    };
+    // libpq's default, prefer: TLS when the server offers it (this one does).
+    assert!(encrypted("application_name=default").unwrap());
+    assert!(!encrypted("sslmode=disable").unwrap());
+    assert!(encrypted("sslmode=require").unwrap());
+    let ca_param = format!("sslrootcert={}", ca.replace('/', "%2F"));
+    assert!(encrypted(&format!("sslmode=verify-full&{ca_param}")).unwrap());
+    // The server name is checked against the certificate (localhost and 127.0.0.1 only).
+    let by_name = db.url().replace("127.0.0.1", "localhost");
+    let mut store =
+        PostgresStore::open(&format!("{by_name}&sslmode=verify-full&{ca_param}")).unwrap();
+    assert!(store.session_encrypted().unwrap());
+    // Without the CA, the test certificate is not trusted: a clear error, no session.
+    let err = encrypted("sslmode=verify-full").unwrap_err();
+    assert!(matches!(err, StateError::Open { .. }), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let password = db
+        .server
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('@').next())
+        .unwrap();
+    assert!(!err.to_string().contains(password), "no password: {err}");
+    assert!(err.to_string().contains("sslrootcert"), "what to do: {err}");
+    let err = encrypted("sslmode=verify-ca").unwrap_err();
+    assert!(err.to_string().contains("verify-full"), "{err}");
+}

@@ -9,6 +9,7 @@ mod journal;
 mod lock;
 mod records;
 mod schema;
+mod tls;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct PostgresStore {
 pub(crate) struct Ctx {
     pub location: String,
     pub lock_timeout: Duration,
+    /// How every session of this store is secured (from the URL's `sslmode`).
+    pub tls: tls::Tls,
 }
 
 impl Ctx {
@@ -89,9 +92,12 @@ impl PostgresStore {
 
     /// As [`PostgresStore::open`], waiting at most `lock_timeout` for other sessions' locks.
     pub fn open_with_timeout(url: &str, lock_timeout: Duration) -> Result<PostgresStore> {
-        let mut config = Config::from_str(url).map_err(|e| StateError::InvalidUrl {
+        let (url, ssl_mode, tls) =
+            tls::split(url).map_err(|reason| StateError::InvalidUrl { reason })?;
+        let mut config = Config::from_str(&url).map_err(|e| StateError::InvalidUrl {
             reason: describe(&e),
         })?;
+        config.ssl_mode(ssl_mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -99,6 +105,7 @@ impl PostgresStore {
         let ctx = Ctx {
             location: redacted_location(&config),
             lock_timeout,
+            tls,
         };
         let mut client = off_async(|| connect(&config, &ctx))?;
         off_async(|| schema::migrate(&mut client, &ctx))?;
@@ -143,9 +150,19 @@ pub(crate) fn redacted_location(config: &Config) -> String {
 
 /// One session with the settings every session needs (also used by the lock heartbeat).
 pub(crate) fn connect(config: &Config, ctx: &Ctx) -> Result<Client> {
-    let mut client = config.connect(NoTls).map_err(|e| StateError::Open {
-        location: ctx.location.clone(),
-        reason: describe(&e),
+    let connected = match &ctx.tls {
+        tls::Tls::Off => config.connect(NoTls),
+        tls::Tls::On(tls) => config.connect(tls.clone()),
+    };
+    let mut client = connected.map_err(|e| {
+        let mut reason = describe(&e);
+        if reason.contains("certificate") {
+            reason.push_str(" (give the server's CA certificate with sslrootcert=PATH in the URL, or encrypt without checking it with sslmode=require)");
+        }
+        StateError::Open {
+            location: ctx.location.clone(),
+            reason,
+        }
     })?;
     let ms = ctx.lock_timeout.as_millis().max(1);
     client
@@ -164,6 +181,23 @@ pub fn off_async<T>(f: impl FnOnce() -> T) -> T {
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
+    }
+}
+
+impl PostgresStore {
+    /// Whether this store's session to the server is encrypted (TLS), as the server sees it.
+    pub fn session_encrypted(&mut self) -> Result<bool> {
+        let ctx = &self.ctx;
+        let client = &mut self.client;
+        off_async(|| {
+            let row = client
+                .query_one(
+                    "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                    &[],
+                )
+                .map_err(|e| ctx.err(e))?;
+            row.try_get::<_, bool>(0).map_err(|e| ctx.err(e))
+        })
     }
 }
 
