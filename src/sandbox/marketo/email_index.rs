@@ -73,7 +73,7 @@ impl Hasher for IntHasher {
     }
 }
 
-pub type IntBuild = BuildHasherDefault<IntHasher>;
+type IntBuild = BuildHasherDefault<IntHasher>;
 
 type Table = HashMap<EmailKey, u64, IntBuild>;
 
