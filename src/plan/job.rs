@@ -203,20 +203,12 @@ fn warnings(spec: &Spec, diff: &DiffResult, opts: &PlanOptions) -> Vec<String> {
 
 /// The column Marketo's failures files name rows by (email, or the leads' lookup field), when
 /// the job's key is not made the same way, so a reject cannot be tied to one record.
-fn unmatched_reject_column(spec: &Spec) -> Option<String> {
-    let column = match &spec.target {
-        Target::ProgramMembers(_) => "email".to_owned(),
-        Target::Leads(_) => spec
-            .match_on
-            .as_ref()
-            .and_then(|m| m.field.clone())
-            .unwrap_or_else(|| "email".into()),
-        _ => return None,
-    };
+fn unmatched_reject_column(spec: &Spec) -> Option<&str> {
+    let column = spec.marketo_match_column()?;
     let squash = |t: &str| t.split_whitespace().collect::<String>();
     let same = spec
         .record
-        .get(&column)
+        .get(column)
         .and_then(Value::as_str)
         .is_some_and(|t| squash(t) == squash(&spec.key));
     (!same).then_some(column)

@@ -136,11 +136,7 @@ impl Settings {
                 t.format,
             ),
             Target::Leads(t) => {
-                let lookup_field = spec
-                    .match_on
-                    .as_ref()
-                    .and_then(|m| m.field.clone())
-                    .unwrap_or_else(|| "email".into());
+                let lookup_field = spec.marketo_match_column().unwrap_or("email").to_owned();
                 (
                     Object::Leads {
                         lookup_field,

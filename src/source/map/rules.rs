@@ -27,12 +27,8 @@ pub fn checks(spec: &Spec, scalar_only: bool, leaf_paths: &[String]) -> Vec<(Str
             out.push((rec("email"), Check::Email));
         }
         Target::Leads(_) => {
-            let field = spec
-                .match_on
-                .as_ref()
-                .and_then(|m| m.field.clone())
-                .unwrap_or_else(|| "email".into());
-            out.push((rec(&field), Check::NonEmpty));
+            let field = spec.marketo_match_column().unwrap_or("email");
+            out.push((rec(field), Check::NonEmpty));
             out.push((rec("email"), Check::Email));
         }
         Target::Contacts(t) => {

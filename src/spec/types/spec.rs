@@ -113,4 +113,20 @@ impl Spec {
     pub fn is_destructive(&self) -> bool {
         self.mode != Mode::Upsert || self.refresh.any()
     }
+
+    /// The record field a Marketo import matches existing leads on (and names rejected rows
+    /// by): `email` for program members, the lookup field (`match.field`, default `email`)
+    /// for leads; `None` for other targets.
+    pub fn marketo_match_column(&self) -> Option<&str> {
+        match &self.target {
+            Target::ProgramMembers(_) => Some("email"),
+            Target::Leads(_) => Some(
+                self.match_on
+                    .as_ref()
+                    .and_then(|m| m.field.as_deref())
+                    .unwrap_or("email"),
+            ),
+            _ => None,
+        }
+    }
 }
