@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::sandbox::marketo::parallel::both;
+
 const SHARDS: usize = 64;
 
 /// Batches at least this large are worked on two threads.
@@ -92,19 +94,14 @@ impl Default for EmailIndex {
     }
 }
 
-/// For each position of `keys` that `wanted` selects: the first selected position with the
-/// same key (its own when it is the first); `u32::MAX` elsewhere. Worked out table by table,
-/// each table's keys in a small map that stays in cache.
-pub fn first_positions(keys: &[Option<EmailKey>], wanted: impl Fn(usize) -> bool) -> Vec<u32> {
-    let mut out = vec![u32::MAX; keys.len()];
-    let groups = by_shard(
-        keys.iter()
-            .enumerate()
-            .filter(|(i, _)| wanted(*i))
-            .filter_map(|(i, k)| Some((k.as_ref().copied()?, i as u32))),
-    );
+/// For `n` positions, of which `items` name some with their key (in position order): for each
+/// named position, the first named position with the same key (its own when it is the first);
+/// `u32::MAX` for the others. Worked out table by table, each table's keys in a small map that
+/// stays in cache.
+pub fn first_positions(n: usize, items: impl IntoIterator<Item = (EmailKey, u32)>) -> Vec<u32> {
+    let mut out = vec![u32::MAX; n];
     let mut seen: HashMap<EmailKey, u32, IntBuild> = HashMap::default();
-    for group in groups {
+    for group in by_shard(items) {
         seen.clear();
         for (key, i) in group {
             let first = *seen.entry(key).or_insert(i);
@@ -173,16 +170,9 @@ impl EmailIndex {
         } else {
             let (ta, tb) = self.first.split_at(SHARDS / 2);
             let (ga, gb) = groups.split_at(SHARDS / 2);
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| look(tb, gb));
-                let mut found = look(ta, ga);
-                match second.join() {
-                    Ok(rest) => found.extend(rest),
-                    // Lookups cannot panic; if the thread did, look here.
-                    Err(_) => found.extend(look(tb, gb)),
-                }
-                found
-            })
+            let (mut found, rest) = both(|| look(ta, ga), || look(tb, gb));
+            found.extend(rest);
+            found
         };
         let mut out = vec![None; keys.len()];
         for (i, id) in found {
@@ -220,15 +210,9 @@ impl EmailIndex {
             let (ta, tb) = self.first.split_at_mut(SHARDS / 2);
             let mut groups = groups;
             let gb = groups.split_off(SHARDS / 2);
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| fill(tb, gb));
-                let mut taken = fill(ta, groups);
-                // A panic there (allocation failure) would end the process anyway.
-                if let Ok(rest) = second.join() {
-                    taken.extend(rest);
-                }
-                taken
-            })
+            let (mut taken, rest) = both(|| fill(ta, groups), || fill(tb, gb));
+            taken.extend(rest);
+            taken
         };
         for (key, id) in taken {
             self.more.entry(key).or_default().push(id);
@@ -324,17 +308,16 @@ mod tests {
 
     #[test]
     fn first_positions_pair_rows_sharing_a_key() {
-        let k = |e: &str| Some(EmailKey::of(e));
-        let keys = [
-            k("a@x.org"),
-            k("b@x.org"),
-            None,
-            k("A@X.org"),
-            k("c@x.org"),
-            k("b@x.org"),
+        let k = |e: &str| EmailKey::of(e);
+        // Positions 1 and 2 are not named (an email that had a lead, no email): 5 is then
+        // the first of "b".
+        let named = [
+            (k("a@x.org"), 0),
+            (k("A@X.org"), 3),
+            (k("c@x.org"), 4),
+            (k("b@x.org"), 5),
         ];
-        // Position 1 is not wanted (its email had a lead): 5 is then the first of "b".
-        let first = first_positions(&keys, |i| i != 1);
+        let first = first_positions(6, named);
         assert_eq!(first, [0, u32::MAX, u32::MAX, 0, 4, 5]);
     }
 }

@@ -17,6 +17,7 @@ mod imports;
 mod leads;
 mod limits;
 mod multipart;
+mod parallel;
 mod parse;
 mod record;
 mod routes;

@@ -14,6 +14,7 @@ use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::marketo::fields::{self, Check, FieldDef, Scope};
+use crate::sandbox::marketo::parallel::both;
 use crate::sandbox::marketo::record::Name;
 use crate::sandbox::marketo::split;
 use crate::sandbox::marketo::table::{RowRef, Table};
@@ -109,14 +110,8 @@ fn parse_simple(
     if b.is_empty() {
         return Ok(read(a, a.len())?.map(|rows| rows.finish(header)));
     }
-    let (a, b) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| read(b, b.len()));
-        let first = read(a, body.len());
-        // The thread cannot panic (parsing returns its errors); if it did, read here.
-        let second = second.join().unwrap_or_else(|_| read(b, b.len()));
-        Ok::<_, String>((first?, second?))
-    })?;
-    match (a, b) {
+    let (a, b) = both(|| read(a, body.len()), || read(b, b.len()));
+    match (a?, b?) {
         (Some(mut a), Some(b)) => {
             a.append(b)?;
             Ok(Some(a.finish(header)))

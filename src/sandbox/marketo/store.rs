@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::sandbox::marketo::email_index::{EmailIndex, EmailKey, first_positions};
 use crate::sandbox::marketo::fields::FieldDef;
 pub use crate::sandbox::marketo::leads::LeadMap;
+use crate::sandbox::marketo::parallel::both;
 pub use crate::sandbox::marketo::record::{Fields, Name};
 
 /// The partition every instance has.
@@ -152,16 +153,10 @@ impl Store {
             emails.iter().map(key).collect()
         } else {
             let (a, b) = emails.split_at(emails.len() / 2);
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| b.iter().map(key).collect::<Vec<_>>());
-                let mut keys: Vec<Option<EmailKey>> = a.iter().map(key).collect();
-                match second.join() {
-                    Ok(rest) => keys.extend(rest),
-                    // Hashing cannot panic; if the thread did, hash here.
-                    Err(_) => keys.extend(b.iter().map(key)),
-                }
-                keys
-            })
+            let hash = |part: &[&str]| part.iter().map(key).collect::<Vec<_>>();
+            let (mut keys, rest) = both(|| hash(a), || hash(b));
+            keys.extend(rest);
+            keys
         };
         let leads = self.by_email.first_many(&keys);
         keys.into_iter()
@@ -183,16 +178,13 @@ impl Store {
         matches: &[Option<EmailMatch>],
         f: impl FnOnce(&mut Store, &mut NewLeads) -> R,
     ) -> R {
-        let keys: Vec<Option<EmailKey>> = matches.iter().map(|m| m.map(|m| m.key)).collect();
-        let unmatched = |i: usize| {
-            matches
-                .get(i)
-                .copied()
-                .flatten()
-                .is_some_and(|m| m.lead.is_none())
-        };
+        // The rows whose email no lead had, with their keys.
+        let unmatched = (0u32..).zip(matches).filter_map(|(i, m)| match m {
+            Some(m) if m.lead.is_none() => Some((m.key, i)),
+            _ => None,
+        });
         let mut new = NewLeads {
-            first: first_positions(&keys, unmatched),
+            first: first_positions(matches.len(), unmatched),
             made: vec![None; matches.len()],
             created: Vec::new(),
         };
